@@ -1,0 +1,72 @@
+# Two commands: `make run` (build the warehouse and everything after it) and `make test` (the whole suite).
+# Both create the virtualenv and install the pinned dependencies first when needed.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+# Where the warehouse lives (Spark tables, Hive metastore, generated data); `make reset` deletes it.
+export OLIST_HOME := $(CURDIR)
+export OLIST_WAREHOUSE_DIR ?= $(CURDIR)/warehouse
+export DBT_PROFILES_DIR := $(CURDIR)
+export DBT_TARGET ?= session
+export PYTHONUNBUFFERED := 1
+
+# The embedded default data: generated, deterministic. Point OLIST_DATA_DIR at a folder of real Kaggle CSVs to use
+# that instead (e.g. OLIST_DATA_DIR=../shared/data/olist make run).
+OLIST_SCALE ?= 1.0
+OLIST_SEED ?= 42
+GENERATED_DIR := $(OLIST_WAREHOUSE_DIR)/data/olist_scale$(OLIST_SCALE)_seed$(OLIST_SEED)
+ifdef OLIST_DATA_DIR
+export OLIST_DATA_DIR := $(abspath $(OLIST_DATA_DIR))
+DATA_STEP := check-data
+else
+export OLIST_DATA_DIR := $(GENERATED_DIR)
+DATA_STEP := $(GENERATED_DIR)/.complete
+endif
+
+.PHONY: help venv data check-data run build test reset docs
+
+help:
+	@echo "make run     build the warehouse (dbt build on Spark) from generated data or OLIST_DATA_DIR"
+	@echo "make test    run the whole test suite"
+	@echo "make docs    dbt docs generate (target/index.html)"
+	@echo "make reset   delete the local warehouse ($(OLIST_WAREHOUSE_DIR))"
+
+$(INSTALLED): requirements.txt pyproject.toml
+	@command -v java >/dev/null || { echo "Java 17 is required (Spark runs on the JVM): install a JDK 17" >&2; exit 1; }
+	@test -n "$(PYTHON)" || { echo "Python 3.11 is required" >&2; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+venv: $(INSTALLED)
+
+$(GENERATED_DIR)/.complete: | $(INSTALLED)
+	$(BIN)/python -m olist_synth --out $(GENERATED_DIR) --scale $(OLIST_SCALE) --seed $(OLIST_SEED)
+	touch $@
+
+check-data:
+	@test -d "$(OLIST_DATA_DIR)" || { echo "OLIST_DATA_DIR=$(OLIST_DATA_DIR) is not a folder" >&2; exit 1; }
+
+data: $(DATA_STEP)
+
+build: venv data
+	@echo "==> dbt build ($(DBT_TARGET)) on $(OLIST_DATA_DIR)"
+	$(BIN)/dbt build
+
+run: build
+
+docs: venv data
+	$(BIN)/dbt docs generate
+
+test: venv
+	$(BIN)/python -m pytest
+
+reset:
+	rm -rf $(OLIST_WAREHOUSE_DIR) target logs

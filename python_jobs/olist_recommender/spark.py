@@ -1,0 +1,45 @@
+"""One way to get a SparkSession on the project's warehouse, for the ALS job, the SQL CLI and the tests.
+
+The session sees the same catalog that dbt's target wrote to:
+- default: the embedded Hive metastore (Derby) and warehouse under OLIST_WAREHOUSE_DIR, as dbt's `session` target;
+- HIVE_METASTORE_URIS set: a shared Hive metastore service (the `thrift` target's catalog).
+The master comes from SPARK_MASTER when set; otherwise from spark-submit / spark-defaults (local only by default
+of Spark itself), so the same code runs under `spark-submit --master yarn|k8s|spark://...`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+
+def warehouse_dir() -> Path:
+    return Path(os.environ.get("OLIST_WAREHOUSE_DIR", PROJECT_DIR / "warehouse")).resolve()
+
+
+def spark_session(app_name: str = "olist-recommender", extra_conf: dict[str, str] | None = None) -> SparkSession:
+    wh = warehouse_dir()
+    wh.mkdir(parents=True, exist_ok=True)
+    log4j = Path(os.environ.get("OLIST_HOME", PROJECT_DIR)) / "conf" / "log4j2.properties"
+    builder = SparkSession.builder.appName(app_name).enableHiveSupport()
+    if os.environ.get("SPARK_MASTER"):
+        builder = builder.master(os.environ["SPARK_MASTER"])
+    conf = {
+        "spark.sql.warehouse.dir": str(wh / "spark-warehouse"),
+        "spark.driver.memory": os.environ.get("SPARK_DRIVER_MEMORY", "4g"),
+        "spark.driver.extraJavaOptions": f"-Dderby.system.home={wh} -Dlog4j2.configurationFile=file:{log4j}",
+        "spark.sql.shuffle.partitions": os.environ.get("SPARK_SHUFFLE_PARTITIONS", "4"),
+        "spark.sql.session.timeZone": "UTC",
+        "spark.ui.enabled": "false",
+    }
+    if os.environ.get("HIVE_METASTORE_URIS"):
+        conf["spark.hadoop.hive.metastore.uris"] = os.environ["HIVE_METASTORE_URIS"]
+    else:
+        conf["spark.hadoop.javax.jdo.option.ConnectionURL"] = f"jdbc:derby:;databaseName={wh}/metastore_db;create=true"
+    for key, value in {**conf, **(extra_conf or {})}.items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()

@@ -1,0 +1,524 @@
+"""Generate Olist-shaped CSV files, deterministic for a given seed.
+
+Every figure below is calibrated against the real Kaggle files (see docs/calibration.md for real vs generated).
+The generator writes the nine-file layout's eight tables the warehouse reads, with the original file names,
+headers (typos included) and quoting quirks.
+
+Structure given to repeat customers (the only signal a recommender can learn here, as on the real data):
+- a later order re-buys a product the customer bought before (real: 15% of later orders),
+- or buys a "companion" of an earlier product (the products that are co-purchased in multi-product orders),
+- or buys in a category the customer bought before (real: 45% of later orders share a category),
+- otherwise it follows global popularity.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from functools import reduce
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from olist_synth.vocabulary import CATEGORIES, REVIEW_MESSAGES_BAD, REVIEW_MESSAGES_GOOD, REVIEW_TITLES, STATES
+
+log = logging.getLogger(__name__)
+
+# Real table sizes at scale 1.0 (Kaggle olistbr/brazilian-ecommerce).
+REAL_ORDERS = 99_441
+REAL_PRODUCTS = 32_951
+REAL_SELLERS = 3_095
+
+# Orders per month over the real date range (full Kaggle orders table), the shape of the purchase timeline.
+MONTHLY_ORDERS = {
+    "2016-09": 4, "2016-10": 324, "2016-12": 1,
+    "2017-01": 800, "2017-02": 1780, "2017-03": 2682, "2017-04": 2404, "2017-05": 3700, "2017-06": 3245,
+    "2017-07": 4026, "2017-08": 4331, "2017-09": 4285, "2017-10": 4631, "2017-11": 7544, "2017-12": 5673,
+    "2018-01": 7269, "2018-02": 6728, "2018-03": 7211, "2018-04": 6939, "2018-05": 6873, "2018-06": 6167,
+    "2018-07": 6292, "2018-08": 6512, "2018-09": 16, "2018-10": 4,
+}  # fmt: skip
+
+ORDER_STATUS_SHARE = {
+    "delivered": 0.97020, "shipped": 0.01113, "canceled": 0.00629, "unavailable": 0.00612,
+    "invoiced": 0.00316, "processing": 0.00303, "created": 0.00005, "approved": 0.00002,
+}  # fmt: skip
+
+# Orders per customer_unique_id (real: 93,099 buy once, 2,745 twice, ...; ~3.1% buy more than once).
+ORDERS_PER_CUSTOMER = {1: 93_099, 2: 2_745, 3: 203, 4: 30, 5: 8, 6: 6, 7: 3, 9: 1}
+# Items per order with items (real order_items).
+ITEMS_PER_ORDER = {1: 88_863, 2: 7_516, 3: 1_322, 4: 505, 5: 204, 6: 198, 7: 22, 8: 8, 9: 3, 10: 8}
+# Review score distributions: delivered on time, delivered late, never delivered.
+SCORE_ON_TIME = np.array([0.040, 0.025, 0.075, 0.205, 0.655])
+SCORE_LATE = np.array([0.380, 0.100, 0.130, 0.150, 0.240])
+SCORE_UNDELIVERED = np.array([0.700, 0.080, 0.080, 0.050, 0.090])
+
+# Behaviour of a repeat customer's later order (calibrated to the real repeat-purchase figures).
+P_REBUY_PRODUCT = 0.17
+P_COMPANION = 0.08
+P_SAME_CATEGORY = 0.22
+
+START = np.datetime64("2016-09-04T00:00:00")
+END = np.datetime64("2018-10-17T23:59:59")
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    scale: float = 1.0
+    seed: int = 42
+
+    def __post_init__(self) -> None:
+        if not self.scale > 0:
+            raise ValueError(f"scale must be > 0, got {self.scale}")
+
+    @property
+    def n_orders(self) -> int:
+        return max(50, round(REAL_ORDERS * self.scale))
+
+    @property
+    def n_products(self) -> int:
+        return max(20, round(REAL_PRODUCTS * self.scale))
+
+    @property
+    def n_sellers(self) -> int:
+        return max(5, round(REAL_SELLERS * self.scale))
+
+
+# ----------------------------------------------------------------------------------------------- helpers
+
+
+def _hex_ids(rng: np.random.Generator, n: int) -> np.ndarray:
+    """n distinct 32-character lowercase hex ids (md5-shaped, like Olist's)."""
+    raw = rng.integers(0, np.iinfo(np.uint64).max, size=(n, 2), dtype=np.uint64, endpoint=True)
+    ids = np.array([f"{a:016x}{b:016x}" for a, b in raw], dtype=object)
+    if len(set(ids)) != n:  # astronomically unlikely; keep the guarantee explicit
+        raise RuntimeError("id collision")
+    return ids
+
+
+def _draw(rng: np.random.Generator, table: dict, n: int) -> np.ndarray:
+    keys = np.array(list(table))
+    weights = np.array(list(table.values()), dtype=float)
+    return keys[rng.choice(len(keys), size=n, p=weights / weights.sum())]
+
+
+def _fmt_ts(values: np.ndarray) -> np.ndarray:
+    """datetime64 -> 'YYYY-MM-DD HH:MM:SS', NaT -> ''."""
+    text = np.datetime_as_string(values.astype("datetime64[s]"), unit="s")
+    text = np.char.replace(text, "T", " ")
+    return np.where(np.isnat(values), "", text).astype(object)
+
+
+def _fmt_num(values: np.ndarray, fmt: str) -> np.ndarray:
+    out = np.array([fmt % v if np.isfinite(v) else "" for v in values], dtype=object)
+    return out
+
+
+def _quote_if_digit(values: np.ndarray) -> np.ndarray:
+    """Olist's quoting: a string field is quoted when it begins with a digit."""
+    s = pd.Series(values, dtype=object).fillna("")
+    starts_digit = s.str[:1].str.isdigit().fillna(False).to_numpy(dtype=bool)
+    return np.where(starts_digit, '"' + s + '"', s).astype(object)
+
+
+def _quote_always(values: np.ndarray) -> np.ndarray:
+    return ('"' + pd.Series(values, dtype=object) + '"').to_numpy()
+
+
+def _quote_text(values: np.ndarray) -> np.ndarray:
+    """Reviews' free text: quoted only if it holds a comma, a quote or a line break; quotes doubled."""
+    s = pd.Series(values, dtype=object).fillna("")
+    needs = s.str.contains(r'[",\r\n]', regex=True).to_numpy(dtype=bool)
+    quoted = '"' + s.str.replace('"', '""', regex=False) + '"'
+    return np.where(needs, quoted, s).astype(object)
+
+
+def _write_csv(
+    path: Path,
+    header: list[str],
+    columns: list[np.ndarray],
+    *,
+    quote_header: bool = True,
+    newline: str = "\n",
+    bom: bool = False,
+    trailing_newline: bool = True,
+) -> None:
+    head = ",".join(f'"{h}"' if quote_header else h for h in header)
+    lines = reduce(lambda a, b: a + "," + b, [pd.Series(c, dtype=object) for c in columns])
+    body = newline.join([head, *lines.tolist()])
+    if trailing_newline:
+        body += newline
+    with open(path, "w", encoding="utf-8-sig" if bom else "utf-8", newline="") as fh:
+        fh.write(body)
+
+
+# ----------------------------------------------------------------------------------------------- tables
+
+
+def _make_categories(rng: np.random.Generator, n_products: int) -> tuple[np.ndarray, np.ndarray]:
+    """Product -> category index (-1 = no category, ~1.85% of products as in the real data)."""
+    n_cat = len(CATEGORIES)
+    # long-tailed category sizes: real largest ~9% of products, smallest a handful
+    size_w = 1.0 / np.arange(1, n_cat + 1) ** 1.05
+    size_w[-2:] = size_w[-3] * np.array([0.6, 0.4])  # the two untranslated categories are small
+    size_w = size_w / size_w.sum()
+    n_with_category = n_products - round(n_products * 610 / REAL_PRODUCTS)
+    counts = np.maximum(1, np.floor(size_w * n_with_category)).astype(int)
+    counts[: max(0, n_with_category - counts.sum())] += 1  # largest categories take the remainder
+    cat = np.repeat(np.arange(n_cat), counts)
+    cat = np.concatenate([cat, np.full(max(0, n_products - len(cat)), -1)])[:n_products]
+    rng.shuffle(cat)
+    return cat, size_w
+
+
+def _products(rng: np.random.Generator, n: int) -> pd.DataFrame:
+    cat, _ = _make_categories(rng, n)
+    no_cat = cat < 0
+    weight = np.round(np.exp(rng.normal(6.6, 1.3, n))).clip(0, 40_425)
+    length = np.round(np.exp(rng.normal(3.3, 0.5, n))).clip(7, 105)
+    height = np.round(np.exp(rng.normal(2.55, 0.7, n))).clip(2, 105)
+    width = np.round(np.exp(rng.normal(3.0, 0.45, n))).clip(6, 118)
+    name_len = np.round(rng.normal(48.5, 10.2, n)).clip(5, 76)
+    desc_len = np.round(np.exp(rng.normal(6.35, 0.75, n))).clip(4, 3992)
+    photos = np.minimum(20, rng.geometric(0.45, n)).astype(float)
+    for col in (name_len, desc_len, photos):
+        col[no_cat] = np.nan
+    missing_dims = rng.random(n) < 2 / REAL_PRODUCTS
+    for col in (weight, length, height, width):
+        col[missing_dims] = np.nan
+    # price level: category shift + product noise; popularity: long tail (lognormal), category-correlated
+    cat_price = rng.normal(0, 0.45, len(CATEGORIES) + 1)
+    cat_pop = np.exp(rng.normal(0, 0.6, len(CATEGORIES) + 1))
+    base_price = np.exp(4.40 + cat_price[cat] + rng.normal(0, 0.88, n)).clip(0.85, 6735)
+    popularity = cat_pop[cat] * np.exp(rng.normal(0, 1.3, n)) * np.where(rng.random(n) < 0.01, 5.0, 1.0)
+    quality = rng.normal(0, 0.6, n)  # shifts a product's review scores
+    return pd.DataFrame(
+        {
+            "product_id": _hex_ids(rng, n),
+            "category": cat,
+            "name_len": name_len,
+            "desc_len": desc_len,
+            "photos": photos,
+            "weight": weight,
+            "length": length,
+            "height": height,
+            "width": width,
+            "base_price": np.round(base_price, 2),
+            "popularity": popularity / popularity.sum(),
+            "quality": quality,
+        }
+    )
+
+
+def _places(rng: np.random.Generator, n: int, share_col: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    shares = np.array([s[share_col] for s in STATES])
+    idx = rng.choice(len(STATES), size=n, p=shares / shares.sum())
+    states = np.array([s[0] for s in STATES])[idx]
+    prefix = np.array([s[3] for s in STATES])[idx]
+    digits = rng.integers(0, 10**5, size=n)
+    # SP zips are 01000-19999: a leading zero on most of them, as in the real file (23,995 customer rows)
+    zips = np.array([(p + f"{d:05d}")[:5] if p != "01" else f"{d % 20000:05d}" for p, d in zip(prefix, digits)])
+    zips = np.where(zips == "00000", "01001", zips)
+    city_pick = rng.random(n)
+    cities = np.array(
+        [STATES[i][4][min(int(u * len(STATES[i][4]) ** 1.0), len(STATES[i][4]) - 1)] for i, u in zip(idx, city_pick)]
+    )
+    return zips.astype(object), cities.astype(object), states.astype(object)
+
+
+def _sellers(rng: np.random.Generator, n: int) -> pd.DataFrame:
+    zips, cities, states = _places(rng, n, share_col=2)
+    return pd.DataFrame(
+        {
+            "seller_id": _hex_ids(rng, n),
+            "zip": zips,
+            "city": cities,
+            "state": states,
+            "weight": np.exp(rng.normal(0, 1.9, n)),
+        }
+    )
+
+
+def _order_times(rng: np.random.Generator, n: int) -> np.ndarray:
+    months = np.array([np.datetime64(m) for m in MONTHLY_ORDERS])
+    w = np.array(list(MONTHLY_ORDERS.values()), dtype=float)
+    pick = rng.choice(len(months), size=n, p=w / w.sum())
+    start = months[pick].astype("datetime64[s]")
+    span = ((months[pick] + np.timedelta64(1, "M")).astype("datetime64[s]") - start).astype(np.int64)
+    t = start + (rng.random(n) * span).astype("timedelta64[s]")
+    return np.clip(t, START, END)
+
+
+def _customers_and_orders(rng: np.random.Generator, n_orders: int) -> pd.DataFrame:
+    """One row per order: customer_unique_id, order sequence number for that customer, purchase time."""
+    mean_orders = sum(k * v for k, v in ORDERS_PER_CUSTOMER.items()) / sum(ORDERS_PER_CUSTOMER.values())
+    k = _draw(rng, ORDERS_PER_CUSTOMER, int(n_orders / mean_orders * 1.02) + 10).astype(int)
+    cum = np.cumsum(k)
+    n_cust = int(np.searchsorted(cum, n_orders)) + 1
+    k = k[:n_cust]
+    k[-1] -= int(cum[n_cust - 1] - n_orders)  # hit the order count exactly
+    k = k[k > 0]
+    n_cust = len(k)
+    cust = np.repeat(np.arange(n_cust), k)
+    seq = np.concatenate([np.arange(j) for j in k]) if n_cust else np.array([], dtype=int)
+    first = _order_times(rng, n_cust)
+    # later orders: a quarter the same day, otherwise a gap with median ~2-3 months (real repeat gaps)
+    gap_days = np.where(rng.random(len(cust)) < 0.27, rng.random(len(cust)) * 0.5, rng.exponential(110, len(cust)))
+    gap = (gap_days * 86400).astype("timedelta64[s]")
+    gap[seq == 0] = np.timedelta64(0, "s")
+    offs = pd.Series(gap.astype(np.int64)).groupby(cust).cumsum().to_numpy().astype("timedelta64[s]")
+    t = first[cust] + offs
+    # a sequence that runs past the end of the data is moved back as a whole
+    overflow = (pd.Series((t - END).astype(np.int64)).groupby(cust).transform("max")).to_numpy()
+    t = np.where(overflow[:, None].ravel() > 0, t - overflow.astype("timedelta64[s]"), t)
+    t = np.clip(t, START, END)
+    return pd.DataFrame({"cust": cust, "seq": seq, "purchased_at": t})
+
+
+def _companions(rng: np.random.Generator, products: pd.DataFrame, per_product: int = 3) -> np.ndarray:
+    """For each product, a few products of the same category that tend to be bought with it."""
+    n = len(products)
+    comp = np.empty((n, per_product), dtype=np.int64)
+    for c, idx in products.groupby("category").indices.items():
+        w = products["popularity"].to_numpy()[idx]
+        comp[idx] = idx[rng.choice(len(idx), size=(len(idx), per_product), p=w / w.sum())]
+    return comp
+
+
+def _assign_products(
+    rng: np.random.Generator, orders: pd.DataFrame, products: pd.DataFrame, n_items: np.ndarray
+) -> list[np.ndarray]:
+    """The products of each order, with repeat-customer structure and every product sold at least once."""
+    n_products = len(products)
+    pop = products["popularity"].to_numpy()
+    cat = products["category"].to_numpy()
+    comp = _companions(rng, products)
+    by_cat = {c: (idx, pop[idx] / pop[idx].sum()) for c, idx in products.groupby("category").indices.items()}
+
+    n_orders = len(orders)
+    anchor = rng.choice(n_products, size=n_orders, p=pop)
+    free = np.ones(n_orders, dtype=bool)  # anchors drawn from plain popularity (may be re-used for coverage)
+    # distinct products per order: two-thirds of multi-item orders repeat one product (a quantity)
+    n_distinct = np.ones(n_orders, dtype=int)
+    multi = n_items > 1
+    n_distinct[multi] = np.where(rng.random(multi.sum()) < 0.67, 1, np.minimum(n_items[multi], 2 + (rng.random(multi.sum()) < 0.1)))
+
+    # repeat customers: later orders relate to what the customer bought before
+    cust = orders["cust"].to_numpy()
+    seq = orders["seq"].to_numpy()
+    history: dict[int, list[int]] = {}
+    order_idx_sorted = np.lexsort((seq, cust))
+    u = rng.random(n_orders)
+    pick = rng.random(n_orders)
+    for i in order_idx_sorted:
+        if n_items[i] == 0:
+            continue
+        c = cust[i]
+        if seq[i] > 0 and c in history:
+            past = history[c]
+            j = past[int(pick[i] * len(past))]
+            if u[i] < P_REBUY_PRODUCT:
+                anchor[i] = j
+                free[i] = False
+            elif u[i] < P_REBUY_PRODUCT + P_COMPANION:
+                anchor[i] = comp[j, int(pick[i] * 997) % comp.shape[1]]
+                free[i] = False
+            elif u[i] < P_REBUY_PRODUCT + P_COMPANION + P_SAME_CATEGORY and cat[j] >= 0:
+                idx, w = by_cat[cat[j]]
+                anchor[i] = idx[min(np.searchsorted(np.cumsum(w), pick[i] * 0.999), len(idx) - 1)]
+                free[i] = False
+        history.setdefault(c, []).append(int(anchor[i]))
+
+    # every product in the catalog is sold at least once (true of the real catalog): unsold products take the
+    # place of popularity-drawn anchors of single-item orders whose product sells at least three times
+    for _ in range(10):
+        sold = np.bincount(anchor[n_items > 0], minlength=n_products)
+        unsold = np.flatnonzero(sold == 0)
+        if len(unsold) == 0:
+            break
+        donors = np.flatnonzero(free & (n_items == 1) & (sold[anchor] >= 3))
+        take = rng.choice(donors, size=min(len(unsold), len(donors)), replace=False)
+        anchor[take] = unsold[: len(take)]
+        free[take] = False
+
+    items: list[np.ndarray] = []
+    extra_u = rng.random((n_orders, 3))
+    for i in range(n_orders):
+        k = n_items[i]
+        if k == 0:
+            items.append(np.empty(0, dtype=np.int64))
+            continue
+        a = anchor[i]
+        chosen = [a]
+        for e in range(n_distinct[i] - 1):
+            if extra_u[i, e] < 0.5:
+                chosen.append(int(comp[a, e % comp.shape[1]]))
+            elif cat[a] >= 0:
+                idx, w = by_cat[cat[a]]
+                chosen.append(int(idx[min(np.searchsorted(np.cumsum(w), extra_u[i, 2]), len(idx) - 1)]))
+            else:
+                chosen.append(int(rng.choice(n_products, p=pop)))
+        row = np.array(chosen + [a] * (k - len(chosen)), dtype=np.int64)
+        items.append(np.sort(row, kind="stable") if len(chosen) > 1 else row)
+    return items
+
+
+# ----------------------------------------------------------------------------------------------- main
+
+
+def generate_olist(out_dir: str | Path, config: GeneratorConfig = GeneratorConfig()) -> dict[str, int]:
+    """Write the eight Olist CSV files into out_dir; return rows written per file."""
+    t0 = time.perf_counter()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(config.seed)
+    log.info("generating Olist-shaped data: scale=%s seed=%s -> %s", config.scale, config.seed, out)
+
+    products = _products(rng, config.n_products)
+    sellers = _sellers(rng, config.n_sellers)
+    product_seller = rng.choice(len(sellers), size=len(products), p=sellers["weight"] / sellers["weight"].sum())
+
+    orders = _customers_and_orders(rng, config.n_orders)
+    n = len(orders)
+    status = _draw(rng, ORDER_STATUS_SHARE, n)
+    # orders without items: unavailable and created ones, a quarter of the canceled
+    has_items = ~np.isin(status, ["unavailable", "created"]) & ~((status == "canceled") & (rng.random(n) < 0.26))
+    n_items = np.where(has_items, _draw(rng, ITEMS_PER_ORDER, n).astype(int), 0)
+    order_products = _assign_products(rng, orders, products, n_items)
+
+    # --- order timeline
+    purchased = orders["purchased_at"].to_numpy()
+    sec = lambda days: (np.asarray(days) * 86400).astype("timedelta64[s]")  # noqa: E731
+    approved = purchased + sec(np.where(rng.random(n) < 0.55, rng.exponential(0.02, n), rng.exponential(0.9, n)))
+    carrier = approved + sec(rng.gamma(1.6, 1.9, n))
+    delivered = carrier + sec(rng.gamma(2.2, 4.2, n))
+    estimated = (purchased + sec(rng.normal(23.5, 8.5, n).clip(2, 150))).astype("datetime64[D]").astype("datetime64[s]")
+    nat = np.datetime64("NaT")
+    not_approved = (status == "created") | ((status == "canceled") & (rng.random(n) < 0.28)) | (rng.random(n) < 0.00015)
+    approved = np.where(not_approved, nat, approved)
+    no_carrier = np.isin(status, ["canceled", "unavailable", "invoiced", "processing", "created", "approved"])
+    no_carrier &= ~((status == "canceled") & (rng.random(n) < 0.1))
+    carrier = np.where(no_carrier | not_approved, nat, carrier)
+    no_delivery = (status != "delivered") | (rng.random(n) < 0.00008)
+    delivered = np.where(no_delivery, nat, delivered)
+    late = ~np.isnat(delivered) & (delivered > estimated + np.timedelta64(1, "D"))
+
+    cust_ids = _hex_ids(rng, n)  # customer_id: one per order
+    order_ids = _hex_ids(rng, n)
+    unique_ids = _hex_ids(rng, int(orders["cust"].max()) + 1)
+    zips, cities, states = _places(rng, len(unique_ids), share_col=1)
+    cu = orders["cust"].to_numpy()
+
+    # --- items
+    it_order = np.repeat(np.arange(n), n_items)
+    it_prod = np.concatenate(order_products) if n else np.array([], dtype=np.int64)
+    it_seq = np.concatenate([np.arange(1, k + 1) for k in n_items]) if n else np.array([], dtype=int)
+    price = products["base_price"].to_numpy()[it_prod] * np.where(rng.random(len(it_prod)) < 0.2, rng.uniform(0.9, 1.1, len(it_prod)), 1)
+    price = np.round(price.clip(0.85, 6735), 2)
+    w = np.nan_to_num(products["weight"].to_numpy()[it_prod], nan=700)
+    freight = np.exp(1.45 + 0.2 * np.log(price) + 0.2 * np.log1p(w / 100) + rng.normal(0, 0.3, len(price)))
+    freight *= np.where(rng.random(len(price)) < 0.04, rng.uniform(1.5, 4.5, len(price)), 1.0)  # bulky / remote
+    freight = np.round(np.where(rng.random(len(price)) < 0.0034, 0.0, freight.clip(0, 410)), 2)
+    shipping_limit = (approved[it_order] if len(it_order) else purchased[it_order])
+    shipping_limit = np.where(np.isnat(shipping_limit), purchased[it_order], shipping_limit) + sec(rng.uniform(3, 8, len(it_order)))
+
+    # --- payments: the order total (price + freight), split over vouchers for a few orders
+    totals = np.bincount(it_order, weights=price + freight, minlength=n)
+    no_item_total = np.round(np.exp(rng.normal(4.6, 0.8, n)), 2)
+    totals = np.round(np.where(n_items > 0, totals, no_item_total), 2)
+    ptype = _draw(rng, {"credit_card": 0.757, "boleto": 0.199, "debit_card": 0.0154, "voucher": 0.0286}, n)
+    not_defined = (status == "canceled") & (rng.random(n) < 3 / 625)
+    n_pay = np.where(rng.random(n) < 0.03, 2 + rng.geometric(0.55, n).clip(1, 8) - 1, 1)
+    pay_order = np.repeat(np.arange(n), n_pay)
+    pay_seq = np.concatenate([np.arange(1, k + 1) for k in n_pay])
+    shares = rng.dirichlet([1.0, 1.0], size=len(pay_order))[:, 0]
+    pay_type = np.where(pay_seq == n_pay[pay_order], ptype[pay_order], "voucher").astype(object)
+    pay_value = np.zeros(len(pay_order))
+    remaining = totals.copy()
+    for s in range(1, n_pay.max() + 1):
+        rows = np.flatnonzero(pay_seq == s)
+        last = pay_seq[rows] == n_pay[pay_order[rows]]
+        v = np.where(last, remaining[pay_order[rows]], np.round(remaining[pay_order[rows]] * shares[rows] * 0.5, 2))
+        pay_value[rows] = v
+        remaining[pay_order[rows]] -= v
+    nd_rows = not_defined[pay_order]
+    pay_type[nd_rows] = "not_defined"
+    pay_value[nd_rows] = 0.0
+    installments = np.where(pay_type == "credit_card", _draw(rng, {1: 50.5, 2: 12, 3: 10, 4: 6.8, 5: 5, 6: 3.8, 7: 1.6, 8: 4.1, 9: 0.6, 10: 5.1, 12: 0.5}, len(pay_order)), 1)
+    installments = np.where(nd_rows, 1, installments)
+
+    # --- reviews: ~99% of orders, a few with two, a few review_ids re-used across orders
+    n_rev = np.where(rng.random(n) < 0.992, 1, 0) + (rng.random(n) < 0.0055)
+    rv_order = np.repeat(np.arange(n), n_rev)
+    m = len(rv_order)
+    first_prod = np.array([p[0] if len(p) else -1 for p in order_products])[rv_order]
+    qual = np.where(first_prod >= 0, products["quality"].to_numpy()[np.maximum(first_prod, 0)], 0.0)
+    dist = np.where(late[rv_order, None], SCORE_LATE, np.where(np.isnat(delivered[rv_order])[:, None], SCORE_UNDELIVERED, SCORE_ON_TIME))
+    shift = np.exp(np.outer(qual, np.arange(5) - 2) * 0.5)
+    probs = dist * shift
+    probs /= probs.sum(axis=1, keepdims=True)
+    score = (probs.cumsum(axis=1) < rng.random(m)[:, None]).sum(axis=1) + 1
+    base_day = np.where(np.isnat(delivered[rv_order]), estimated[rv_order], delivered[rv_order])
+    created = (base_day.astype("datetime64[D]") + np.timedelta64(1, "D")).astype("datetime64[s]")
+    answered = created + sec(rng.gamma(1.2, 2.0, m) + 0.1)
+    review_ids = _hex_ids(rng, m)
+    dup = rng.random(m) < 0.0082
+    review_ids[dup] = review_ids[rng.integers(0, m, dup.sum())]
+    has_msg = rng.random(m) < 0.414
+    has_title = rng.random(m) < 0.114
+    good = score >= 4
+    msg_g = np.array(REVIEW_MESSAGES_GOOD, dtype=object)[rng.integers(0, len(REVIEW_MESSAGES_GOOD), m)]
+    msg_b = np.array(REVIEW_MESSAGES_BAD, dtype=object)[rng.integers(0, len(REVIEW_MESSAGES_BAD), m)]
+    message = np.where(good, msg_g, msg_b)
+    multiline = rng.random(m) < 0.04
+    message = np.where(multiline, message + "\r\n" + np.where(good, "Obrigado, loja nota 10", "Aguardo retorno, obrigado"), message)
+    message = np.where(has_msg, message, "")
+    title = np.where(has_title, np.array(REVIEW_TITLES, dtype=object)[rng.integers(0, len(REVIEW_TITLES), m)], "")
+
+    # ------------------------------------------------------------------------------------------- write
+    rows: dict[str, int] = {}
+
+    def write(name: str, header: list[str], cols: list[np.ndarray], **kw: object) -> None:
+        _write_csv(out / name, header, cols, **kw)  # type: ignore[arg-type]
+        rows[name] = len(cols[0])
+
+    from olist_synth.files import OLIST_FILES as H
+
+    write("olist_orders_dataset.csv", H["olist_orders_dataset.csv"], [
+        _quote_if_digit(order_ids), _quote_if_digit(cust_ids), status.astype(object), _fmt_ts(purchased),
+        _fmt_ts(approved), _fmt_ts(carrier), _fmt_ts(delivered), _fmt_ts(estimated),
+    ])  # fmt: skip
+    write("olist_customers_dataset.csv", H["olist_customers_dataset.csv"], [
+        _quote_if_digit(cust_ids), _quote_if_digit(unique_ids[cu]), _quote_always(zips[cu]), cities[cu], states[cu],
+    ])  # fmt: skip
+    pid = products["product_id"].to_numpy()
+    sid = sellers["seller_id"].to_numpy()
+    write("olist_order_items_dataset.csv", H["olist_order_items_dataset.csv"], [
+        _quote_if_digit(order_ids[it_order]), it_seq.astype(str).astype(object), _quote_if_digit(pid[it_prod]),
+        _quote_if_digit(sid[product_seller[it_prod]]), _fmt_ts(shipping_limit), _fmt_num(price, "%.2f"),
+        _fmt_num(freight, "%.2f"),
+    ])  # fmt: skip
+    cat_names = np.array([c[0] for c in CATEGORIES] + [""], dtype=object)
+    write("olist_products_dataset.csv", H["olist_products_dataset.csv"], [
+        _quote_if_digit(pid), cat_names[products["category"].to_numpy()],
+        *[_fmt_num(products[c].to_numpy(), "%.0f") for c in ("name_len", "desc_len", "photos", "weight", "length", "height", "width")],
+    ])  # fmt: skip
+    write("olist_sellers_dataset.csv", H["olist_sellers_dataset.csv"], [
+        _quote_if_digit(sid), _quote_always(sellers["zip"].to_numpy()), sellers["city"].to_numpy(), sellers["state"].to_numpy(),
+    ])  # fmt: skip
+    write("olist_order_reviews_dataset.csv", H["olist_order_reviews_dataset.csv"], [
+        _quote_always(review_ids), _quote_always(order_ids[rv_order]), score.astype(str).astype(object),
+        _quote_text(title), _quote_text(message), _fmt_ts(created), _fmt_ts(answered),
+    ], newline="\r\n")  # fmt: skip
+    write("olist_order_payments_dataset.csv", H["olist_order_payments_dataset.csv"], [
+        _quote_if_digit(order_ids[pay_order]), pay_seq.astype(str).astype(object), pay_type,
+        installments.astype(int).astype(str).astype(object), _fmt_num(pay_value, "%.2f"),
+    ])  # fmt: skip
+    translated = [(pt, en) for pt, en in CATEGORIES if en is not None]
+    write("product_category_name_translation.csv", H["product_category_name_translation.csv"], [
+        np.array([pt for pt, _ in translated], dtype=object), np.array([en for _, en in translated], dtype=object),
+    ], quote_header=False, newline="\r\n", bom=True, trailing_newline=False)  # fmt: skip
+
+    log.info("generated %s in %.1fs", ", ".join(f"{k}={v:,}" for k, v in rows.items()), time.perf_counter() - t0)
+    return rows

@@ -1,0 +1,101 @@
+"""The Olist-shaped data generator: headers, determinism, scale, and the original files' quirks."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from olist_synth import OLIST_FILES, GeneratorConfig, generate_olist
+from olist_synth.calibration import describe_folder
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in OLIST_FILES}
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("gen_small")
+    generate_olist(out, GeneratorConfig(scale=0.02, seed=7))
+    return out
+
+
+def test_writes_every_file_with_the_original_header(small: Path) -> None:
+    for name, header in OLIST_FILES.items():
+        with open(small / name, encoding="utf-8-sig", newline="") as fh:
+            assert next(csv.reader(fh)) == header, name
+    products_header = (small / "olist_products_dataset.csv").read_text().splitlines()[0]
+    assert '"product_name_lenght","product_description_lenght"' in products_header
+
+
+def test_same_seed_same_bytes_other_seed_other_data(small: Path, tmp_path: Path) -> None:
+    generate_olist(tmp_path / "again", GeneratorConfig(scale=0.02, seed=7))
+    generate_olist(tmp_path / "other", GeneratorConfig(scale=0.02, seed=8))
+    assert _digest(tmp_path / "again") == _digest(small)
+    other = _digest(tmp_path / "other")
+    assert other["olist_orders_dataset.csv"] != _digest(small)["olist_orders_dataset.csv"]
+
+
+def test_scale_sets_table_sizes(small: Path, tmp_path: Path) -> None:
+    generate_olist(tmp_path / "double", GeneratorConfig(scale=0.04, seed=7))
+    rows_small = {n: len(pd.read_csv(small / n, dtype=str)) for n in ("olist_orders_dataset.csv", "olist_products_dataset.csv")}
+    rows_double = {n: len(pd.read_csv(tmp_path / "double" / n, dtype=str)) for n in rows_small}
+    assert rows_small["olist_orders_dataset.csv"] == round(99_441 * 0.02)
+    assert rows_double["olist_orders_dataset.csv"] == round(99_441 * 0.04)
+    assert rows_double["olist_products_dataset.csv"] == round(32_951 * 0.04)
+
+
+def test_scale_one_matches_real_table_sizes(tmp_path: Path) -> None:
+    generate_olist(tmp_path, GeneratorConfig(scale=1.0, seed=42))
+    figures = describe_folder(tmp_path)
+    assert figures["orders"] == "99,441"
+    assert figures["products"] == "32,951"
+    assert figures["sellers"] == "3,095"
+    assert figures["categories (non-empty)"] == "73"
+    assert figures["products without category"] == "610"
+    items = int(figures["order items"].replace(",", ""))
+    assert abs(items - 112_650) / 112_650 < 0.02
+    unique_customers = int(figures["customer_unique_id"].replace(",", ""))
+    assert abs(unique_customers - 96_096) / 96_096 < 0.01
+    repeat_share = float(figures["customers buying more than once"].rstrip("%"))
+    assert 2.5 <= repeat_share <= 3.6
+    rebuy, same_category = (float(x.split("%")[0]) for x in figures["later orders re-buying a product / sharing a category"].split(" / "))
+    assert 10 <= rebuy <= 20 and 35 <= same_category <= 55
+
+
+def test_original_quirks_are_reproduced(small: Path) -> None:
+    translation = (small / "product_category_name_translation.csv").read_bytes()
+    assert translation.startswith(b"\xef\xbb\xbf")  # BOM
+    assert b"\r\n" in translation and not translation.endswith(b"\n")  # CRLF, no trailing newline
+    reviews = (small / "olist_order_reviews_dataset.csv").read_bytes()
+    assert reviews.count(b"\r\n") > 0 and reviews.replace(b"\r\n", b"").count(b"\n") == 0  # CRLF only
+    parsed = pd.read_csv(small / "olist_order_reviews_dataset.csv", dtype=str, keep_default_na=False)
+    messages = parsed["review_comment_message"]
+    assert messages.str.contains("\r\n").any(), "multi-line quoted comments"
+    assert messages.str.contains(",").any() and messages.str.contains('"').any()
+    customers = pd.read_csv(small / "olist_customers_dataset.csv", dtype=str)
+    assert customers["customer_zip_code_prefix"].str.startswith("0").any()
+    assert customers["customer_zip_code_prefix"].str.len().eq(5).all()
+    # quoting rule of the original files: ids are quoted exactly when they begin with a digit
+    for line in (small / "olist_orders_dataset.csv").read_text().splitlines()[1:50]:
+        order_id = line.split(",")[0]
+        assert order_id.startswith('"') == order_id.strip('"')[0].isdigit()
+
+
+def test_untranslated_categories_and_missing_categories_exist(small: Path) -> None:
+    products = pd.read_csv(small / "olist_products_dataset.csv", dtype=str)
+    translation = pd.read_csv(small / "product_category_name_translation.csv", dtype=str, encoding="utf-8-sig")
+    categories = set(products["product_category_name"].dropna())
+    assert {"pc_gamer", "portateis_cozinha_e_preparadores_de_alimentos"} & categories
+    assert not {"pc_gamer", "portateis_cozinha_e_preparadores_de_alimentos"} & set(translation["product_category_name"])
+    assert products["product_category_name"].isna().any()
+    assert len(translation) == 71
+
+
+def test_rejects_a_bad_scale() -> None:
+    with pytest.raises(ValueError, match="scale"):
+        GeneratorConfig(scale=0)
