@@ -35,6 +35,7 @@ def spark_session(app_name: str = "olist-recommender", extra_conf: dict[str, str
         "spark.sql.shuffle.partitions": os.environ.get("SPARK_SHUFFLE_PARTITIONS", "4"),
         "spark.sql.session.timeZone": "UTC",
         "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
     }
     if os.environ.get("HIVE_METASTORE_URIS"):
         conf["spark.hadoop.hive.metastore.uris"] = os.environ["HIVE_METASTORE_URIS"]
