@@ -13,6 +13,9 @@ export OLIST_HOME := $(CURDIR)
 export OLIST_WAREHOUSE_DIR ?= $(CURDIR)/warehouse
 export DBT_PROFILES_DIR := $(CURDIR)
 export DBT_TARGET ?= session
+export DBT_SCHEMA ?= olist
+# options for the ALS job, e.g. JOB_ARGS="--top-k 20 --test-window-days 90" (python -m olist_recommender --help)
+JOB_ARGS ?=
 export PYTHONUNBUFFERED := 1
 
 # The embedded default data: generated, deterministic. Point OLIST_DATA_DIR at a folder of real Kaggle CSVs to use
@@ -28,10 +31,11 @@ export OLIST_DATA_DIR := $(GENERATED_DIR)
 DATA_STEP := $(GENERATED_DIR)/.complete
 endif
 
-.PHONY: help venv data check-data run build test reset docs
+.PHONY: help venv data check-data run build recommend test reset docs
 
 help:
-	@echo "make run     build the warehouse (dbt build on Spark) from generated data or OLIST_DATA_DIR"
+	@echo "make run     build the warehouse (dbt build on Spark), then train/evaluate/publish recommendations"
+	@echo "make recommend  only the ALS job, on the marts already built"
 	@echo "make test    run the whole test suite"
 	@echo "make docs    dbt docs generate (target/index.html)"
 	@echo "make reset   delete the local warehouse ($(OLIST_WAREHOUSE_DIR))"
@@ -60,7 +64,12 @@ build: venv data
 	@echo "==> dbt build ($(DBT_TARGET)) on $(OLIST_DATA_DIR)"
 	$(BIN)/dbt build
 
+recommend: venv
+	@echo "==> recommendation job on $(DBT_SCHEMA)_marts"
+	$(BIN)/python -m olist_recommender --schema $(DBT_SCHEMA) $(JOB_ARGS)
+
 run: build
+	@$(MAKE) --no-print-directory recommend
 
 docs: venv data
 	$(BIN)/dbt docs generate

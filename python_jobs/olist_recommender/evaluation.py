@@ -1,0 +1,122 @@
+"""Ranking metrics at K, per user, with bootstrap intervals; means cross-checked with Spark's RankingEvaluator.
+
+Definitions (as pyspark.ml.evaluation.RankingEvaluator / RankingMetrics; binary relevance):
+- precision@k = hits in the top k / k              - recall@k = hits in the top k / |relevant|
+- hit_rate@k  = 1 if any hit in the top k else 0   - ndcg@k   = DCG@k / ideal DCG@min(|relevant|, k)
+- map@k       = sum over hit positions i <= k of (hits so far / i), / min(|relevant|, k)
+- coverage@k  = distinct products recommended in the top k to the group / products in the training catalogue
+A test user without predictions scores 0 on every metric (a miss), never dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from pyspark.ml.evaluation import RankingEvaluator
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+log = logging.getLogger(__name__)
+
+METRICS = ("precision", "recall", "ndcg", "map", "hit_rate")
+EVALUATOR_METRIC = {"precision": "precisionAtK", "recall": "recallAtK", "ndcg": "ndcgAtK", "map": "meanAveragePrecisionAtK"}
+
+
+def user_metrics(predicted: list, relevant: set, k: int) -> dict[str, float]:
+    top = predicted[:k]
+    hits = [1.0 if p in relevant else 0.0 for p in top]
+    n_rel = len(relevant)
+    if n_rel == 0:
+        return {m: 0.0 for m in METRICS}
+    dcg = sum(h / math.log(i + 2) for i, h in enumerate(hits))
+    idcg = sum(1.0 / math.log(i + 2) for i in range(min(n_rel, k)))
+    ap, seen = 0.0, 0
+    for i, h in enumerate(hits):
+        if h:
+            seen += 1
+            ap += seen / (i + 1)
+    return {
+        "precision": sum(hits) / k,
+        "recall": sum(hits) / n_rel,
+        "ndcg": dcg / idcg,
+        "map": ap / min(n_rel, k),
+        "hit_rate": 1.0 if sum(hits) > 0 else 0.0,
+    }
+
+
+@dataclass
+class GroupResult:
+    """Per-user metric matrix for one (model, cut-off, user group): rows users, columns (k, metric)."""
+
+    values: np.ndarray
+    columns: list[tuple[int, str]]
+    coverage: dict[int, float]
+    n_users: int
+
+
+def evaluation_frame(recommendations: DataFrame, test: DataFrame, test_users: DataFrame, product_codes: DataFrame) -> DataFrame:
+    """One row per test user: user_group, prediction (ranked product codes, empty if none), label (relevant codes)."""
+    pred = (
+        recommendations.join(product_codes, "product_id")
+        .groupBy("customer_unique_id")
+        .agg(F.sort_array(F.collect_list(F.struct("rank", "product_code"))).alias("_ranked"))
+        .select("customer_unique_id", F.col("_ranked.product_code").alias("prediction"))
+    )
+    label = (
+        test.join(product_codes, "product_id", "left")
+        .withColumn("product_code", F.coalesce("product_code", F.lit(-1.0)))  # unseen products still count as relevant
+        .groupBy("customer_unique_id")
+        .agg(F.collect_set("product_code").alias("label"))
+    )
+    return (
+        test_users.join(label, "customer_unique_id")
+        .join(pred, "customer_unique_id", "left")
+        .select(
+            "customer_unique_id",
+            "user_group",
+            F.coalesce("prediction", F.array().cast("array<double>")).alias("prediction"),
+            F.col("label").cast("array<double>").alias("label"),
+        )
+    )
+
+
+def evaluate_groups(frame: DataFrame, ks: list[int], catalogue_size: int) -> dict[str, GroupResult]:
+    return evaluate_rows(frame.orderBy("customer_unique_id").collect(), ks, catalogue_size)
+
+
+def evaluate_rows(rows: list, ks: list[int], catalogue_size: int) -> dict[str, GroupResult]:
+    columns = [(k, m) for k in ks for m in METRICS]
+    results: dict[str, GroupResult] = {}
+    for group in ("warm", "cold", "all"):
+        members = [r for r in rows if group == "all" or r.user_group == group]
+        values = np.array(
+            [[user_metrics(list(r.prediction), set(r.label), k)[m] for k, m in columns] for r in members]
+        ).reshape(len(members), len(columns))
+        coverage = {
+            k: len({p for r in members for p in list(r.prediction)[:k]}) / max(catalogue_size, 1) for k in ks
+        }
+        results[group] = GroupResult(values=values, columns=columns, coverage=coverage, n_users=len(members))
+    return results
+
+
+def spark_means(frame: DataFrame, ks: list[int]) -> dict[tuple[int, str], float]:
+    """The same means computed by pyspark.ml.evaluation.RankingEvaluator, for every metric it has."""
+    out: dict[tuple[int, str], float] = {}
+    for k in ks:
+        for metric, spark_name in EVALUATOR_METRIC.items():
+            evaluator = RankingEvaluator(predictionCol="prediction", labelCol="label", metricName=spark_name, k=k)
+            out[(k, metric)] = float(evaluator.evaluate(frame))
+    return out
+
+
+def bootstrap_means(values: np.ndarray, samples: int, seed: int) -> np.ndarray:
+    """samples x columns matrix of resampled means (users drawn with replacement)."""
+    n = values.shape[0]
+    if n == 0:
+        return np.zeros((samples, values.shape[1]))
+    rng = np.random.default_rng(seed)
+    weights = rng.multinomial(n, np.full(n, 1.0 / n), size=samples)
+    return weights @ values / n

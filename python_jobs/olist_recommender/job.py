@@ -1,0 +1,325 @@
+"""The ALS job: read -> split -> tune -> evaluate at rolling cut-offs -> choose -> retrain -> recommend -> publish."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.window import Window
+
+from olist_recommender import recommenders as rec
+from olist_recommender.config import InjectedFailure, JobConfig
+from olist_recommender.data import Inputs, read_inputs
+from olist_recommender.evaluation import (
+    METRICS,
+    bootstrap_means,
+    evaluate_groups,
+    evaluate_rows,
+    evaluation_frame,
+    spark_means,
+)
+from olist_recommender.publish import Publication, publish
+from olist_recommender.spark import warehouse_dir
+from olist_recommender.split import (
+    Split,
+    default_cutoffs,
+    interactions_from_purchases,
+    make_split,
+    rfm_segments_at,
+    validation_cutoff,
+)
+
+log = logging.getLogger(__name__)
+USER, ITEM = rec.USER, rec.ITEM
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    chosen_model: str
+    reason: str
+    evaluation: list[dict]
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    publication: Publication | None = None
+
+
+def _training_data(purchases: DataFrame, inputs: Inputs, config: JobConfig, as_of: dt.datetime) -> rec.TrainingData:
+    interactions = interactions_from_purchases(purchases, config).cache()
+    segments = rfm_segments_at(purchases, inputs.rfm_segments).cache()
+    return rec.TrainingData(purchases=purchases, interactions=interactions, segments=segments, as_of=as_of)
+
+
+def recommend(
+    model: str, data: rec.TrainingData, users: DataFrame, k: int, config: JobConfig, als: dict[str, rec.AlsFit]
+) -> DataFrame:
+    """Top-k for `users` from one model. Popularity-type models fall back to global popularity; pure ALS does not
+    (a customer it has never seen gets no list, which evaluation counts as a miss)."""
+    n = k + data.depth
+    popular = rec.for_everyone(users, data.popularity, n)
+    sources: list[tuple[str, DataFrame]]
+    if model == "global_popularity":
+        sources = [("global_popularity", popular)]
+    elif model == "recent_popularity":
+        sources = [("recent_popularity", rec.for_everyone(users, rec.recent_popularity(data, config.recent_half_life_days), n))]
+    elif model == "category_popularity":
+        sources = [("category_popularity", rec.category_popularity(data, users, n)), ("global_popularity", popular)]
+    elif model == "segment_popularity":
+        sources = [("segment_popularity", rec.segment_popularity(data, users, n)), ("global_popularity", popular)]
+    elif model == "co_purchase":
+        sources = [
+            ("co_purchase", rec.co_purchase(data, users)),
+            ("category_popularity", rec.category_popularity(data, users, n)),
+            ("global_popularity", popular),
+        ]
+    elif model in ("als_implicit", "als_explicit"):
+        sources = [(model, rec.als_candidates(als[model], users, n))]
+    elif model == "als_category_blend":
+        fused = rec.blend(
+            rec.als_candidates(als["als_implicit"], users, n), rec.category_popularity(data, users, n), config.blend_weight
+        )
+        sources = [("als_category_blend", fused), ("global_popularity", popular)]
+    else:
+        raise ValueError(f"unknown model {model}")
+    return rec.top_k(users, sources, data.bought(), k)
+
+
+def _fit_als_models(data: rec.TrainingData, config: JobConfig, params: dict[str, dict]) -> dict[str, rec.AlsFit]:
+    return {
+        "als_implicit": rec.fit_als(data.interactions, params["als_implicit"], True, config, "implicit_confidence"),
+        "als_explicit": rec.fit_als(data.interactions, params["als_explicit"], False, config, "explicit_rating"),
+    }
+
+
+def _grid(grid) -> list[dict]:
+    return [
+        dict(zip(("rank", "reg_param", "alpha", "max_iter"), combo))
+        for combo in itertools.product(grid.rank, grid.reg_param, grid.alpha, grid.max_iter)
+    ]
+
+
+def tune_als(inputs: Inputs, config: JobConfig, cutoffs: list[dt.date], product_codes: DataFrame) -> dict[str, dict]:
+    """Grid search on the validation window before the first cut-off; metric = selection metric on warm users."""
+    vcut = validation_cutoff(cutoffs, config)
+    split = make_split(inputs.purchases, vcut, config.test_window_days)
+    data = _training_data(split.train, inputs, config, dt.datetime.combine(vcut, dt.time()))
+    warm = split.test_users.where("user_group = 'warm'")
+    best: dict[str, dict] = {}
+    for name, grid, implicit, rating in (
+        ("als_implicit", config.implicit_grid, True, "implicit_confidence"),
+        ("als_explicit", config.explicit_grid, False, "explicit_rating"),
+    ):
+        scored = []
+        for params in _grid(grid):
+            fit = rec.fit_als(data.interactions, params, implicit, config, rating)
+            recs = rec.top_k(warm, [(name, rec.als_candidates(fit, warm, config.selection_k + data.depth))], data.bought(), config.selection_k)
+            frame = evaluation_frame(recs, split.test, warm, product_codes)
+            result = evaluate_groups(frame, [config.selection_k], 1)["all"]
+            value = float(result.values[:, METRICS.index(config.selection_metric)].mean()) if result.n_users else 0.0
+            scored.append((value, params))
+            log.info("  tune %s %s: %s@%s=%.4f on %s warm validation users", name, params, config.selection_metric, config.selection_k, value, result.n_users)
+        best[name] = max(scored, key=lambda s: (s[0], -s[1]["rank"], s[1]["reg_param"]))[1]
+    log.info("validation cut-off %s: chose %s", vcut, best)
+    return best
+
+
+def evaluate_at_cutoffs(
+    spark: SparkSession, inputs: Inputs, config: JobConfig, cutoffs: list[dt.date], params: dict[str, dict], product_codes: DataFrame
+) -> list[dict]:
+    """Rows of the evaluation table (without run_id): per cut-off and the mean over cut-offs, with bootstrap CIs."""
+    rows: list[dict] = []
+    boots: dict[tuple, list[np.ndarray]] = {}
+    per_cut: dict[tuple, list[float]] = {}
+    n_users_total: dict[tuple, int] = {}
+    kmax = max(config.ks)
+    for ci, cutoff in enumerate(cutoffs):
+        t0 = time.perf_counter()
+        split: Split = make_split(inputs.purchases, cutoff, config.test_window_days)
+        data = _training_data(split.train, inputs, config, dt.datetime.combine(cutoff, dt.time()))
+        catalogue = data.interactions.select(ITEM).distinct().count()
+        als = _fit_als_models(data, config, params)
+        test_users = split.test_users.cache()
+        for model in rec.MODELS:
+            tm = time.perf_counter()
+            recs = recommend(model, data, test_users, kmax, config, als)
+            frame = evaluation_frame(recs, split.test, test_users, product_codes)
+            collected = frame.orderBy("customer_unique_id").collect()
+            groups = evaluate_rows(collected, config.ks, catalogue)
+            # RankingEvaluator on the same rows, as a one-partition local frame (no recomputation per metric)
+            local = spark.createDataFrame(
+                [(list(r.prediction), list(r.label)) for r in collected] or [([], [])], "prediction array<double>, label array<double>"
+            ).coalesce(1).cache()
+            check = spark_means(local, config.ks)
+            all_values = groups["all"].values
+            for (k, metric), spark_value in check.items():
+                mine = float(all_values[:, groups["all"].columns.index((k, metric))].mean()) if len(all_values) else 0.0
+                if abs(mine - spark_value) > 1e-9:
+                    log.warning("%s %s@%s: per-user mean %.6f differs from RankingEvaluator %.6f", model, metric, k, mine, spark_value)
+            local.unpersist()
+            log.info("  %s evaluated at %s in %.1fs", model, cutoff, time.perf_counter() - tm)
+            param_text = json.dumps(params.get(model if model != "als_category_blend" else "als_implicit", {}), sort_keys=True) if model.startswith("als") else "{}"
+            for group, result in groups.items():
+                b = bootstrap_means(result.values, config.bootstrap_samples, seed=config.seed + 1000 * ci + hash(group) % 997)
+                boots.setdefault((model, group), []).append(b)
+                means = result.values.mean(axis=0) if result.n_users else np.zeros(len(result.columns))
+                per_cut.setdefault((model, group), []).append(means)
+                n_users_total[(model, group)] = n_users_total.get((model, group), 0) + result.n_users
+                for j, (k, metric) in enumerate(result.columns):
+                    lo, hi = np.percentile(b[:, j], [2.5, 97.5]) if result.n_users else (0.0, 0.0)
+                    value = check[(k, metric)] if group == "all" and metric in ("precision", "recall", "ndcg", "map") else float(means[j])
+                    rows.append(dict(model=model, cutoff=cutoff.isoformat(), user_group=group, k=k, metric=metric,
+                                     value=value, ci_low=float(lo), ci_high=float(hi), n_users=result.n_users, params=param_text))  # fmt: skip
+                for k in config.ks:
+                    rows.append(dict(model=model, cutoff=cutoff.isoformat(), user_group=group, k=k, metric="coverage",
+                                     value=result.coverage[k], ci_low=None, ci_high=None, n_users=result.n_users, params=param_text))  # fmt: skip
+        log.info("cut-off %s: %s test users evaluated on %s models in %.1fs", cutoff, test_users.count(), len(rec.MODELS), time.perf_counter() - t0)
+        test_users.unpersist()
+        data.interactions.unpersist()
+    # the mean over cut-offs; its interval: the same bootstrap draws averaged across cut-offs
+    for (model, group), draws in boots.items():
+        mean_b = np.mean(np.stack(draws), axis=0)
+        means = np.mean(np.stack(per_cut[(model, group)]), axis=0)
+        columns = [(k, m) for k in config.ks for m in METRICS]
+        param_text = next(r["params"] for r in rows if r["model"] == model)
+        for j, (k, metric) in enumerate(columns):
+            lo, hi = np.percentile(mean_b[:, j], [2.5, 97.5])
+            rows.append(dict(model=model, cutoff="mean", user_group=group, k=k, metric=metric, value=float(means[j]),
+                             ci_low=float(lo), ci_high=float(hi), n_users=n_users_total[(model, group)], params=param_text))  # fmt: skip
+        for k in config.ks:
+            cov = [r["value"] for r in rows if r["model"] == model and r["user_group"] == group and r["k"] == k
+                   and r["metric"] == "coverage" and r["cutoff"] != "mean"]  # fmt: skip
+            rows.append(dict(model=model, cutoff="mean", user_group=group, k=k, metric="coverage", value=float(np.mean(cov)),
+                             ci_low=None, ci_high=None, n_users=n_users_total[(model, group)], params=param_text))  # fmt: skip
+    return rows
+
+
+def choose_model(rows: list[dict], config: JobConfig) -> tuple[str, str]:
+    """The model with the best mean selection metric over cut-offs on all test users (ties: simpler model first)."""
+    scores = {
+        r["model"]: r
+        for r in rows
+        if r["cutoff"] == "mean" and r["user_group"] == "all" and r["k"] == config.selection_k and r["metric"] == config.selection_metric
+    }
+    ranked = sorted(scores.values(), key=lambda r: (-r["value"], rec.MODELS.index(r["model"])))
+    best, runner_up = ranked[0], ranked[1] if len(ranked) > 1 else None
+    als_best = max((r for r in ranked if r["model"].startswith("als")), key=lambda r: r["value"], default=None)
+    reason = (
+        f"{best['model']} has the best mean {config.selection_metric}@{config.selection_k} over the cut-offs on all "
+        f"test users: {best['value']:.4f} (95% CI {best['ci_low']:.4f}-{best['ci_high']:.4f}, {best['n_users']:,} user-windows)"
+    )
+    if runner_up:
+        reason += f"; next {runner_up['model']} {runner_up['value']:.4f}"
+    if als_best and als_best["model"] != best["model"]:
+        reason += f"; best ALS variant {als_best['model']} {als_best['value']:.4f}"
+    return best["model"], reason
+
+
+def serve(inputs: Inputs, config: JobConfig, chosen: str, params: dict[str, dict]) -> tuple[DataFrame, DataFrame]:
+    """Retrain the chosen model on all data; top-k for every customer, and top-n per RFM segment."""
+    as_of = inputs.purchases.select(F.max("purchased_at")).first()[0]
+    segments = inputs.customer_rfm.select(USER, "segment")
+    interactions = inputs.interactions.select(
+        USER, ITEM, "product_category_name_english",
+        F.col(config.confidence_column).alias("implicit_confidence"), F.col(config.rating_column).alias("explicit_rating"),
+    )  # fmt: skip
+    data = rec.TrainingData(purchases=inputs.purchases, interactions=interactions, segments=segments, as_of=as_of)
+    customers = inputs.customers.select(USER).cache()
+    k, n = config.top_k, config.top_k + data.depth
+    als = _fit_als_models(data, config, params) if chosen.startswith("als") else {}
+    primary = recommend(chosen, data, customers, k, config, als)
+    # fallbacks for whoever the chosen model leaves short: segment, then category, then global popularity
+    merged = rec.top_k(
+        customers,
+        [
+            (chosen, primary),
+            ("segment_popularity", rec.segment_popularity(data, customers, n)),
+            ("category_popularity", rec.category_popularity(data, customers, n)),
+            ("global_popularity", rec.for_everyone(customers, data.popularity, n)),
+        ],
+        data.bought(),
+        k,
+    )
+    by_customer = merged.join(inputs.products, ITEM, "left").select(
+        USER, "rank", ITEM, F.col("product_category_name_english").alias("product_category"), "score", "source"
+    )
+    per_segment = (
+        interactions.join(segments, USER)
+        .groupBy("segment", ITEM)
+        .agg(F.countDistinct(USER).cast("double").alias("score"))
+    )
+    segment_rank = F.row_number().over(Window.partitionBy("segment").orderBy(F.desc("score"), ITEM))
+    by_segment = (
+        per_segment.withColumn("rank", segment_rank)
+        .where(F.col("rank") <= config.top_n_per_segment)
+        .join(inputs.products, ITEM, "left")
+        .select("segment", "rank", ITEM, F.col("product_category_name_english").alias("product_category"), "score")
+    )
+    return by_customer, by_segment
+
+
+def data_fingerprint(inputs: Inputs) -> str:
+    row = inputs.interactions.select(
+        F.count("*").alias("n"),
+        F.sum(F.xxhash64(USER, ITEM, "purchase_count", "monetary_value").cast("decimal(38,0)")).alias("h"),
+    ).first()
+    return f"{row.n}-{int(row.h or 0) & 0xFFFFFFFFFFFFFFFF:016x}"
+
+
+def run(spark: SparkSession, config: JobConfig, run_id: str | None = None) -> RunResult:
+    started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    run_id = run_id or started.strftime("r%Y%m%dt%H%M%S%f")
+    stages: dict[str, float] = {}
+
+    def stage_done(name: str, t0: float) -> None:
+        stages[name] = round(time.perf_counter() - t0, 1)
+        log.info("stage %s done in %.1fs", name, stages[name])
+        if config.fail_after_stage == name:
+            raise InjectedFailure(f"failure injected after stage '{name}' (fail_after_stage)")
+
+    checkpoint = config.checkpoint_dir or str(warehouse_dir() / "checkpoints")
+    spark.sparkContext.setCheckpointDir(checkpoint)
+
+    t0 = time.perf_counter()
+    inputs = read_inputs(spark, config)
+    fingerprint = data_fingerprint(inputs)
+    product_codes = inputs.products.select(ITEM).withColumn(
+        "product_code", F.dense_rank().over(Window.orderBy(ITEM)).cast("double")
+    ).cache()
+    cutoffs = default_cutoffs(inputs.purchases, config)
+    log.info("run %s: cut-offs %s, test window %s days, data %s", run_id, [c.isoformat() for c in cutoffs], config.test_window_days, fingerprint)
+    stage_done("read", t0)
+
+    t0 = time.perf_counter()
+    params = tune_als(inputs, config, cutoffs, product_codes)
+    rows = evaluate_at_cutoffs(spark, inputs, config, cutoffs, params, product_codes)
+    chosen, reason = choose_model(rows, config)
+    log.info("chosen: %s", reason)
+    stage_done("evaluate", t0)
+
+    t0 = time.perf_counter()
+    by_customer, by_segment = serve(inputs, config, chosen, params)  # fits the chosen model on all data
+    stage_done("train", t0)
+
+    t0 = time.perf_counter()
+    by_customer = by_customer.cache()
+    n_recs = by_customer.count()
+    stage_done("recommend", t0)
+
+    t0 = time.perf_counter()
+    finished = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    publication = publish(
+        spark, config, run_id,
+        by_customer=by_customer, by_segment=by_segment, evaluation=rows,
+        run_row=dict(run_id=run_id, started_at=started, finished_at=finished, data_fingerprint=fingerprint,
+                     config=config.to_json(), chosen_model=chosen, chosen_reason=reason, status="succeeded"),
+        fail_before_swap=config.fail_after_stage == "write",
+    )  # fmt: skip
+    stage_done("write", t0)
+    log.info("published run %s: %s customer recommendations", run_id, f"{n_recs:,}")
+    return RunResult(run_id=run_id, chosen_model=chosen, reason=reason, evaluation=rows, stage_seconds=stages, publication=publication)

@@ -1,0 +1,122 @@
+"""Publish a run atomically: write this run's tables under new names, then point the views users query at them.
+
+Users query `<schema>_marts.recommendations_by_customer`, `recommendations_by_segment`,
+`recommendation_evaluation` and `recommendation_runs`: views over run tables in `<schema>_recommendation_runs`
+(`<name>__<run_id>`). A run writes and checks all its tables first; only then is each view replaced (one
+metastore operation each), so a reader sees the previous run or the new one, never a partial table. A run that
+fails before the swap drops what it wrote and leaves the views as they were. The evaluation and runs tables are
+histories: each run's table holds the previous rows plus its own.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from olist_recommender.config import InjectedFailure, JobConfig
+
+log = logging.getLogger(__name__)
+
+EVALUATION_SCHEMA = T.StructType(
+    [
+        T.StructField("run_id", T.StringType(), False),
+        T.StructField("model", T.StringType(), False),
+        T.StructField("cutoff", T.StringType(), False),
+        T.StructField("user_group", T.StringType(), False),
+        T.StructField("k", T.IntegerType(), False),
+        T.StructField("metric", T.StringType(), False),
+        T.StructField("value", T.DoubleType(), True),
+        T.StructField("ci_low", T.DoubleType(), True),
+        T.StructField("ci_high", T.DoubleType(), True),
+        T.StructField("n_users", T.LongType(), True),
+        T.StructField("params", T.StringType(), True),
+    ]
+)
+RUNS_SCHEMA = T.StructType(
+    [
+        T.StructField("run_id", T.StringType(), False),
+        T.StructField("started_at", T.TimestampType(), False),
+        T.StructField("finished_at", T.TimestampType(), False),
+        T.StructField("data_fingerprint", T.StringType(), False),
+        T.StructField("config", T.StringType(), False),
+        T.StructField("chosen_model", T.StringType(), False),
+        T.StructField("chosen_reason", T.StringType(), True),
+        T.StructField("status", T.StringType(), False),
+    ]
+)
+COLUMNS = {
+    "recommendations_by_customer": ["customer_unique_id", "rank", "product_id", "product_category", "score", "source", "run_id"],
+    "recommendations_by_segment": ["segment", "rank", "product_id", "product_category", "score", "run_id"],
+    "recommendation_evaluation": [f.name for f in EVALUATION_SCHEMA.fields],
+    "recommendation_runs": [f.name for f in RUNS_SCHEMA.fields],
+}  # fmt: skip
+
+
+@dataclass
+class Publication:
+    run_id: str
+    tables: dict[str, str]  # view -> run table it now reads
+
+
+def _history(spark: SparkSession, view: str, schema: T.StructType, new_rows: DataFrame) -> DataFrame:
+    if spark.catalog.tableExists(view):
+        previous = spark.table(view).select(*[F.col(f.name).cast(f.dataType) for f in schema.fields])
+        return previous.unionByName(new_rows)
+    return new_rows
+
+
+def publish(
+    spark: SparkSession,
+    config: JobConfig,
+    run_id: str,
+    *,
+    by_customer: DataFrame,
+    by_segment: DataFrame,
+    evaluation: list[dict],
+    run_row: dict,
+    fail_before_swap: bool = False,
+) -> Publication:
+    runs, marts = config.runs_schema, config.marts_schema
+    spark.sql(f"create database if not exists {runs}")
+    spark.sql(f"create database if not exists {marts}")
+    tables = {name: f"{runs}.{name}__{run_id}" for name in COLUMNS}
+    frames = {
+        "recommendations_by_customer": by_customer.withColumn("run_id", F.lit(run_id)),
+        "recommendations_by_segment": by_segment.withColumn("run_id", F.lit(run_id)),
+        "recommendation_evaluation": _history(
+            spark, f"{marts}.recommendation_evaluation", EVALUATION_SCHEMA,
+            spark.createDataFrame([{**r, "run_id": run_id} for r in evaluation], EVALUATION_SCHEMA),
+        ),
+        "recommendation_runs": _history(
+            spark, f"{marts}.recommendation_runs", RUNS_SCHEMA, spark.createDataFrame([run_row], RUNS_SCHEMA)
+        ),
+    }  # fmt: skip
+    try:
+        for name, frame in frames.items():
+            frame.select(*COLUMNS[name]).write.format("parquet").mode("errorifexists").saveAsTable(tables[name])
+            log.info("wrote %s (%s rows)", tables[name], f"{spark.table(tables[name]).count():,}")
+        if fail_before_swap:
+            raise InjectedFailure("failure injected after writing the run tables, before the swap (fail_after_stage=write)")
+    except BaseException:
+        for table in tables.values():
+            spark.sql(f"drop table if exists {table}")
+        log.error("run %s: nothing published; the previous recommendation tables are unchanged", run_id)
+        raise
+    for name, table in tables.items():
+        spark.sql(f"create or replace view {marts}.{name} as select {', '.join(COLUMNS[name])} from {table}")
+    log.info("swapped %s views in %s to run %s", len(tables), marts, run_id)
+    _drop_old_runs(spark, runs, run_id, config.keep_previous_runs)
+    return Publication(run_id=run_id, tables=tables)
+
+
+def _drop_old_runs(spark: SparkSession, runs_schema: str, current: str, keep_previous: int) -> None:
+    """Keep the current run's tables and the `keep_previous` runs before it (readers may still be on them)."""
+    run_ids = sorted({t.name.split("__", 1)[1] for t in spark.catalog.listTables(runs_schema) if "__" in t.name})
+    older = [r for r in run_ids if r < current]
+    for old in older[: max(0, len(older) - keep_previous)]:
+        for name in COLUMNS:
+            spark.sql(f"drop table if exists {runs_schema}.{name}__{old}")

@@ -1,0 +1,222 @@
+"""Recommenders. Each produces scored candidates; `top_k` removes bought products, falls back, and ranks.
+
+Candidates are DataFrames (customer_unique_id, product_id, score). `top_k` takes candidate sources in priority
+order: a customer's list is filled from the first source, then the next, so every customer with a fallback gets
+exactly k products, each tagged with the source that produced it. No users x items cross join is built: ALS
+scores come from recommendForUserSubset (blocked matrix products), popularity lists are cut to k + the most
+products any customer has bought before they are joined to customers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from functools import cached_property
+
+from pyspark.ml.recommendation import ALS, ALSModel
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.window import Window
+
+from olist_recommender.config import JobConfig
+
+log = logging.getLogger(__name__)
+
+USER, ITEM = "customer_unique_id", "product_id"
+MODELS = (
+    "global_popularity",
+    "recent_popularity",
+    "category_popularity",
+    "segment_popularity",
+    "co_purchase",
+    "als_implicit",
+    "als_explicit",
+    "als_category_blend",
+)
+
+
+@dataclass
+class TrainingData:
+    """What a model may know: purchases before `as_of`, their interactions and the customers' segments."""
+
+    purchases: DataFrame
+    interactions: DataFrame  # customer_unique_id, product_id, implicit_confidence, explicit_rating, category
+    segments: DataFrame  # customer_unique_id, segment
+    as_of: dt.datetime
+
+    def bought(self) -> DataFrame:
+        return self.interactions.select(USER, ITEM)
+
+    @cached_property
+    def depth(self) -> int:
+        """The most distinct products one customer has bought (how far past k a shared list must reach)."""
+        return int(self.interactions.groupBy(USER).count().agg(F.max("count")).first()[0] or 0)
+
+    @cached_property
+    def popularity(self) -> DataFrame:
+        return global_popularity(self).cache()
+
+
+# ------------------------------------------------------------------------------------------ product lists
+
+
+def global_popularity(data: TrainingData) -> DataFrame:
+    """product_id, score = distinct buyers."""
+    return data.interactions.groupBy(ITEM).agg(F.countDistinct(USER).cast("double").alias("score"))
+
+
+def recent_popularity(data: TrainingData, half_life_days: float) -> DataFrame:
+    """product_id, score = sum over purchases of 0.5 ** (age in days / half-life)."""
+    age = (F.lit(data.as_of).cast("long") - F.col("purchased_at").cast("long")) / 86400.0
+    return data.purchases.groupBy(ITEM).agg(F.sum(F.pow(F.lit(0.5), age / half_life_days)).alias("score"))
+
+
+def _top(products: DataFrame, n: int, partition: str | None = None) -> DataFrame:
+    w = (Window.partitionBy(partition) if partition else Window.partitionBy()).orderBy(F.desc("score"), ITEM)
+    return products.withColumn("_r", F.row_number().over(w)).where(F.col("_r") <= n).drop("_r")
+
+
+def for_everyone(users: DataFrame, products: DataFrame, n: int) -> DataFrame:
+    """The same top-n product list for every user (a broadcast of n rows, not a catalogue cross join)."""
+    return users.select(USER).crossJoin(F.broadcast(_top(products, n)))
+
+
+# ------------------------------------------------------------------------------------------ per-customer candidates
+
+
+def category_popularity(data: TrainingData, users: DataFrame, n: int) -> DataFrame:
+    """Popular products of the categories the customer bought, their most-bought category first."""
+    per_category = (
+        data.interactions.groupBy("product_category_name_english", ITEM)
+        .agg(F.countDistinct(USER).cast("double").alias("score"))
+    )
+    top_per_category = _top(per_category, n, partition="product_category_name_english")
+    max_score = top_per_category.agg(F.max("score")).first()[0] or 1.0
+    user_categories = (
+        data.interactions.join(users.select(USER), USER, "left_semi")
+        .groupBy(USER, "product_category_name_english")
+        .agg(F.count("*").alias("category_weight"))
+    )
+    return user_categories.join(top_per_category, "product_category_name_english").select(
+        USER, ITEM, (F.col("category_weight") + F.col("score") / (max_score + 1.0)).alias("score")
+    )
+
+
+def segment_popularity(data: TrainingData, users: DataFrame, n: int) -> DataFrame:
+    """Popular products among customers of the customer's RFM segment."""
+    per_segment = (
+        data.interactions.join(data.segments, USER)
+        .groupBy("segment", ITEM)
+        .agg(F.countDistinct(USER).cast("double").alias("score"))
+    )
+    top_per_segment = _top(per_segment, n, partition="segment")
+    return users.select(USER).join(data.segments, USER).join(top_per_segment, "segment").select(USER, ITEM, "score")
+
+
+def co_purchase(data: TrainingData, users: DataFrame) -> DataFrame:
+    """Item-item: products bought by customers who bought the customer's products, cosine-normalised."""
+    pairs_src = data.interactions.select(USER, ITEM)
+    buyers = pairs_src.groupBy(ITEM).agg(F.count("*").alias("buyers"))
+    a, b = pairs_src.alias("a"), pairs_src.alias("b")
+    co = (
+        a.join(b, (F.col("a." + USER) == F.col("b." + USER)) & (F.col("a." + ITEM) != F.col("b." + ITEM)))
+        .groupBy(F.col("a." + ITEM).alias("seed_product"), F.col("b." + ITEM).alias(ITEM))
+        .agg(F.count("*").alias("together"))
+        .join(buyers.withColumnRenamed(ITEM, "seed_product").withColumnRenamed("buyers", "seed_buyers"), "seed_product")
+        .join(buyers, ITEM)
+        .select("seed_product", ITEM, (F.col("together") / F.sqrt(F.col("seed_buyers") * F.col("buyers"))).alias("sim"))
+    )
+    seeds = pairs_src.join(users.select(USER), USER, "left_semi").withColumnRenamed(ITEM, "seed_product")
+    return seeds.join(co, "seed_product").groupBy(USER, ITEM).agg(F.sum("sim").alias("score"))
+
+
+# ------------------------------------------------------------------------------------------ ALS
+
+
+@dataclass
+class AlsFit:
+    model: ALSModel
+    user_index: DataFrame  # customer_unique_id, user_index
+    item_index: DataFrame  # product_id, item_index
+    params: dict
+
+
+def _index(df: DataFrame, column: str, name: str) -> DataFrame:
+    return df.select(column).distinct().withColumn(name, (F.dense_rank().over(Window.orderBy(column)) - 1).cast("int"))
+
+
+def fit_als(interactions: DataFrame, params: dict, implicit: bool, config: JobConfig, rating_column: str) -> AlsFit:
+    users = _index(interactions, USER, "user_index").cache()
+    items = _index(interactions, ITEM, "item_index").cache()
+    ratings = interactions.join(users, USER).join(items, ITEM).select(
+        "user_index", "item_index", F.col(rating_column).cast("float").alias("rating")
+    )
+    als = ALS(
+        userCol="user_index",
+        itemCol="item_index",
+        ratingCol="rating",
+        implicitPrefs=implicit,
+        rank=int(params["rank"]),
+        regParam=float(params["reg_param"]),
+        alpha=float(params.get("alpha", 1.0)),
+        maxIter=int(params["max_iter"]),
+        seed=config.seed,
+        coldStartStrategy="drop",
+        checkpointInterval=config.checkpoint_interval,
+        numUserBlocks=4,
+        numItemBlocks=4,
+        nonnegative=implicit,
+    )
+    return AlsFit(model=als.fit(ratings), user_index=users, item_index=items, params=params)
+
+
+def als_candidates(fit: AlsFit, users: DataFrame, n: int) -> DataFrame:
+    """Top-n ALS scores for the customers the model knows (others get none: cold start)."""
+    known = users.select(USER).join(fit.user_index, USER)
+    recs = fit.model.recommendForUserSubset(known.select("user_index"), n)
+    return (
+        recs.select("user_index", F.explode("recommendations").alias("r"))
+        .select("user_index", F.col("r.item_index").alias("item_index"), F.col("r.rating").cast("double").alias("score"))
+        .join(fit.user_index, "user_index")
+        .join(fit.item_index, "item_index")
+        .select(USER, ITEM, "score")
+    )
+
+
+def blend(first: DataFrame, second: DataFrame, weight: float) -> DataFrame:
+    """Reciprocal-rank fusion: weight / (60 + rank in first) + (1 - weight) / (60 + rank in second)."""
+
+    def rr(df: DataFrame, w: float) -> DataFrame:
+        rank = F.row_number().over(Window.partitionBy(USER).orderBy(F.desc("score"), ITEM))
+        return df.withColumn("score", F.lit(w) / (F.lit(60.0) + rank))
+
+    return rr(first, weight).unionByName(rr(second, 1.0 - weight)).groupBy(USER, ITEM).agg(F.sum("score").alias("score"))
+
+
+# ------------------------------------------------------------------------------------------ ranking
+
+
+def top_k(users: DataFrame, sources: list[tuple[str, DataFrame]], bought: DataFrame, k: int) -> DataFrame:
+    """customer_unique_id, rank (1..k), product_id, score, source: the first sources fill first, never a bought product.
+
+    A source frame that already has a `source` column (an earlier top_k result) keeps its own tags.
+    """
+    parts = [
+        df.select(USER, ITEM, F.col("score").cast("double"), F.lit(i).alias("_p"),
+                  F.col("source") if "source" in df.columns else F.lit(name).alias("source"))
+        for i, (name, df) in enumerate(sources)
+    ]  # fmt: skip
+    candidates = parts[0]
+    for part in parts[1:]:
+        candidates = candidates.unionByName(part)
+    candidates = candidates.join(users.select(USER), USER, "left_semi").join(bought, [USER, ITEM], "left_anti")
+    best_source = Window.partitionBy(USER, ITEM).orderBy("_p", F.desc("score"))
+    order = Window.partitionBy(USER).orderBy("_p", F.desc("score"), ITEM)
+    return (
+        candidates.withColumn("_b", F.row_number().over(best_source))
+        .where("_b = 1")
+        .withColumn("rank", F.row_number().over(order))
+        .where(F.col("rank") <= k)
+        .select(USER, "rank", ITEM, "score", "source")
+    )

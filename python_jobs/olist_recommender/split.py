@@ -1,0 +1,140 @@
+"""Time splits: rolling-origin cut-offs, and everything a model may know at a cut-off (training period only)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.window import Window
+
+from olist_recommender.config import JobConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Split:
+    cutoff: dt.date
+    train: DataFrame  # purchases before the cut-off (item grain)
+    test: DataFrame  # (customer_unique_id, product_id) first bought in [cutoff, cutoff + window), not bought before
+    test_users: DataFrame  # customer_unique_id, user_group ('warm' = has training purchases, 'cold' = none)
+
+
+def default_cutoffs(purchases: DataFrame, config: JobConfig) -> list[dt.date]:
+    """Rolling origin: n cut-offs spaced by the test window, the last window ending where the data thins out.
+
+    The end is the 99.9th percentile of purchase time, not the maximum: the real Olist data trails off into a
+    handful of orders in its last weeks (Sep-Oct 2018), which would make the last test window nearly empty.
+    """
+    if config.cutoffs:
+        return sorted(dt.date.fromisoformat(c) for c in config.cutoffs)
+    end = purchases.select(F.percentile_approx(F.unix_timestamp("purchased_at"), 0.999).alias("t")).first().t
+    end_date = dt.datetime.fromtimestamp(end, dt.UTC).date()
+    window = dt.timedelta(days=config.test_window_days)
+    return [end_date - window * i for i in range(config.n_cutoffs, 0, -1)]
+
+
+def validation_cutoff(cutoffs: list[dt.date], config: JobConfig) -> dt.date:
+    """Hyperparameters are tuned on the window just before the first cut-off: inside every training period."""
+    return cutoffs[0] - dt.timedelta(days=config.test_window_days)
+
+
+def make_split(purchases: DataFrame, cutoff: dt.date, window_days: int) -> Split:
+    start = F.lit(cutoff.isoformat()).cast("timestamp")
+    end = F.lit((cutoff + dt.timedelta(days=window_days)).isoformat()).cast("timestamp")
+    train = purchases.where(F.col("purchased_at") < start)
+    window = purchases.where((F.col("purchased_at") >= start) & (F.col("purchased_at") < end))
+    seen = train.select("customer_unique_id", "product_id").distinct()
+    # already-bought products are never recommended, so they cannot be test targets either
+    test = window.select("customer_unique_id", "product_id").distinct().join(
+        seen, ["customer_unique_id", "product_id"], "left_anti"
+    )
+    train_users = train.select("customer_unique_id").distinct().withColumn("has_history", F.lit(True))
+    test_users = (
+        test.select("customer_unique_id")
+        .distinct()
+        .join(train_users, "customer_unique_id", "left")
+        .select(
+            "customer_unique_id",
+            F.when(F.col("has_history"), F.lit("warm")).otherwise(F.lit("cold")).alias("user_group"),
+        )
+    )
+    return Split(cutoff=cutoff, train=train, test=test, test_users=test_users)
+
+
+def interactions_from_purchases(purchases: DataFrame, config: JobConfig) -> DataFrame:
+    """(customer, product) interactions with the same formulas as dbt's customer_product_interactions.
+
+    implicit_confidence = frequency_weight * purchase_count + monetary_weight * ln(1 + monetary_value);
+    explicit_rating = customer's mean review of those orders, else the product's mean, else the global mean.
+    """
+    per_pair = purchases.groupBy("customer_unique_id", "product_id").agg(
+        F.countDistinct("order_id").alias("purchase_count"),
+        F.sum("price").cast("double").alias("monetary_value"),
+        F.avg("review_score").alias("mean_review_score"),
+        F.min("product_category_name_english").alias("product_category_name_english"),
+        F.max("purchased_at").alias("last_purchased_at"),
+    )
+    product_mean = (
+        per_pair.where(F.col("mean_review_score").isNotNull())
+        .groupBy("product_id")
+        .agg(F.avg("mean_review_score").alias("product_mean_rating"))
+    )
+    global_mean = per_pair.select(F.avg("mean_review_score")).first()[0] or 3.0
+    return (
+        per_pair.join(product_mean, "product_id", "left")
+        .withColumn(
+            "implicit_confidence",
+            F.round(
+                F.lit(config.frequency_weight) * F.col("purchase_count")
+                + F.lit(config.monetary_weight) * F.log1p(F.greatest(F.col("monetary_value"), F.lit(0.0))),
+                6,
+            ),
+        )
+        .withColumn(
+            "explicit_rating",
+            F.coalesce(F.col("mean_review_score"), F.col("product_mean_rating"), F.lit(float(global_mean))),
+        )
+        .drop("product_mean_rating")
+    )
+
+
+def rfm_segments_at(train: DataFrame, rfm_segments: DataFrame) -> DataFrame:
+    """Customer segments from the training period only, scored as dbt's customer_rfm (percent-rank quintiles)."""
+    as_of = train.select(F.max("purchased_at")).first()[0]
+    per_customer = train.groupBy("customer_unique_id").agg(
+        F.datediff(F.lit(as_of), F.max("purchased_at")).alias("recency_days"),
+        F.countDistinct("order_id").alias("order_count"),
+        F.sum("price").cast("double").alias("monetary_value"),
+    )
+    cap = per_customer.select(F.percentile_approx("monetary_value", 0.99, 10000)).first()[0]
+
+    def score(column: str, ascending: bool = True):
+        order = F.col(column).asc() if ascending else F.col(column).desc()
+        rank = F.percent_rank().over(Window.orderBy(order))
+        return F.least(F.lit(5), F.lit(1) + F.floor(rank * 5).cast("int"))
+
+    scored = per_customer.withColumn(
+        "monetary_log", F.log1p(F.least(F.col("monetary_value"), F.lit(float(cap))))
+    ).select(
+        "customer_unique_id",
+        score("recency_days", ascending=False).alias("r"),
+        score("order_count").alias("f"),
+        score("monetary_log").alias("m"),
+    )
+    s = rfm_segments
+    matched = scored.join(
+        F.broadcast(s),
+        F.col("r").between(s.recency_score_min, s.recency_score_max)
+        & F.col("f").between(s.frequency_score_min, s.frequency_score_max)
+        & F.col("m").between(s.monetary_score_min, s.monetary_score_max),
+    )
+    best = Window.partitionBy("customer_unique_id").orderBy("priority")
+    return (
+        matched.withColumn("match_rank", F.row_number().over(best))
+        .where("match_rank = 1")
+        .select("customer_unique_id", "segment")
+    )

@@ -1,0 +1,158 @@
+"""The ALS job on a real Spark session over the dbt-built warehouse: outputs, protocol, determinism, failures."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from olist_recommender.config import ConfigError, InjectedFailure, JobConfig, load_config
+from olist_recommender.data import InputError, read_inputs
+from olist_recommender.evaluation import spark_means, user_metrics
+from olist_recommender.publish import COLUMNS
+
+K = 10
+
+
+def test_metrics_match_a_hand_computed_example_and_spark(spark) -> None:
+    # user a: hits at ranks 2 and 5 of 5, three relevant products; user b: no predictions (a miss)
+    a = user_metrics([1.0, 2.0, 3.0, 4.0, 5.0], {2.0, 5.0, 9.0}, 5)
+    assert a["precision"] == pytest.approx(2 / 5)
+    assert a["recall"] == pytest.approx(2 / 3)
+    assert a["hit_rate"] == 1.0
+    assert a["map"] == pytest.approx((1 / 2 + 2 / 5) / 3)
+    dcg = 1 / math.log2(3) + 1 / math.log2(6)
+    idcg = 1 / math.log2(2) + 1 / math.log2(3) + 1 / math.log2(4)
+    assert a["ndcg"] == pytest.approx(dcg / idcg)
+    b = user_metrics([], {1.0}, 5)
+    assert all(v == 0.0 for v in b.values())
+    frame = spark.createDataFrame(
+        [([1.0, 2.0, 3.0, 4.0, 5.0], [2.0, 5.0, 9.0]), ([], [1.0])], "prediction array<double>, label array<double>"
+    )
+    means = spark_means(frame, [5])
+    for metric in ("precision", "recall", "ndcg", "map"):
+        assert means[(5, metric)] == pytest.approx((a[metric] + b[metric]) / 2), metric
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"ks": [0, 10]}, "ks must be positive"),
+        ({"top_k": 0}, "top_k must be > 0"),
+        ({"no_such_option": 1}, "unknown configuration option"),
+        ({"cutoffs": ["2018-13-01"]}, "ISO dates"),
+        ({"fail_after_stage": "lunch"}, "fail_after_stage"),
+    ],
+)
+def test_bad_configuration_is_rejected_clearly(overrides: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config(overrides=overrides)
+
+
+def test_an_unknown_column_is_named(spark, default_warehouse) -> None:
+    config = load_config(overrides={"schema": default_warehouse.schema, "confidence_column": "no_such_column"})
+    with pytest.raises(ConfigError, match="no_such_column.*customer_product_interactions"):
+        read_inputs(spark, config)
+
+
+def test_an_empty_interaction_mart_is_a_clear_error(spark, default_warehouse) -> None:
+    source, empty = default_warehouse.schema, "t_empty"
+    spark.sql(f"create database if not exists {empty}_marts")
+    spark.sql(f"create database if not exists {empty}_reference")
+    for table in ("customer_product_interactions", "fct_order_items", "customer_rfm", "dim_customers", "dim_products"):
+        spark.sql(f"create or replace view {empty}_marts.{table} as select * from {source}_marts.{table} where false")
+    spark.sql(f"create or replace view {empty}_reference.rfm_segments as select * from {source}_reference.rfm_segments")
+    with pytest.raises(InputError, match="customer_product_interactions is empty"):
+        read_inputs(spark, load_config(overrides={"schema": empty}))
+    with pytest.raises(InputError, match="not found"):
+        read_inputs(spark, load_config(overrides={"schema": "t_nothing_here"}))
+
+
+def _config(schema: str, **overrides) -> JobConfig:
+    base = {
+        "schema": schema,
+        "top_k": K,
+        "bootstrap_samples": 100,
+        "implicit_grid": {"rank": [8], "reg_param": [0.1], "alpha": [10.0, 40.0], "max_iter": [5]},
+        "explicit_grid": {"rank": [8], "reg_param": [0.1], "alpha": [1.0], "max_iter": [5]},
+    }
+    return load_config(overrides={**base, **overrides})
+
+
+@pytest.fixture(scope="module")
+def first_run(spark, default_warehouse):
+    from olist_recommender.job import run
+
+    return run(spark, _config(default_warehouse.schema), run_id="r0001")
+
+
+def test_the_job_publishes_four_tables_with_the_documented_columns(spark, default_warehouse, first_run) -> None:
+    marts = f"{default_warehouse.schema}_marts"
+    for name, columns in COLUMNS.items():
+        assert spark.table(f"{marts}.{name}").columns == columns, name
+    runs = spark.table(f"{marts}.recommendation_runs").where("run_id = 'r0001'").collect()
+    assert len(runs) == 1 and runs[0].chosen_model == first_run.chosen_model and runs[0].status == "succeeded"
+    segments = spark.table(f"{marts}.recommendations_by_segment").groupBy("segment").count().collect()
+    assert segments and all(0 < r["count"] <= 20 for r in segments)
+
+
+def test_every_customer_gets_k_recommendations_and_none_already_bought(spark, default_warehouse, first_run) -> None:
+    marts = f"{default_warehouse.schema}_marts"
+    recs = spark.table(f"{marts}.recommendations_by_customer")
+    customers = spark.table(f"{marts}.dim_customers").count()
+    per_customer = recs.groupBy("customer_unique_id").agg({"rank": "max", "*": "count"}).collect()
+    assert len(per_customer) == customers
+    assert all(r["count(1)"] == K and r["max(rank)"] == K for r in per_customer)
+    bought = spark.table(f"{marts}.customer_product_interactions").select("customer_unique_id", "product_id")
+    assert recs.join(bought, ["customer_unique_id", "product_id"]).count() == 0
+    sources = {r.source for r in recs.select("source").distinct().collect()}
+    assert first_run.chosen_model in sources or sources <= {"segment_popularity", "category_popularity", "global_popularity"}
+    assert recs.where("product_category is null").count() == 0
+
+
+def test_evaluation_covers_every_model_group_k_metric_and_cutoff(spark, default_warehouse, first_run) -> None:
+    rows = spark.table(f"{default_warehouse.schema}_marts.recommendation_evaluation").where("run_id = 'r0001'").collect()
+    assert {r.model for r in rows} >= {"global_popularity", "recent_popularity", "category_popularity",
+                                       "segment_popularity", "als_implicit", "als_explicit"}  # fmt: skip
+    assert {r.user_group for r in rows} == {"warm", "cold", "all"}
+    assert {r.k for r in rows} == {5, 10, 20}
+    assert {r.metric for r in rows} == {"precision", "recall", "ndcg", "map", "hit_rate", "coverage"}
+    cutoffs = {r.cutoff for r in rows}
+    assert "mean" in cutoffs and len(cutoffs - {"mean"}) >= 3
+    for r in rows:
+        assert 0.0 <= r.value <= 1.0
+        if r.ci_low is not None:
+            assert r.ci_low <= r.ci_high
+    # users without a prediction are misses, not dropped: pure ALS never serves cold users, yet counts them
+    als_all = [r for r in rows if r.model == "als_implicit" and r.user_group == "all" and r.cutoff != "mean"]
+    pop_all = [r for r in rows if r.model == "global_popularity" and r.user_group == "all" and r.cutoff != "mean"]
+    assert sorted(r.n_users for r in als_all) == sorted(r.n_users for r in pop_all)
+    cold_als = [r for r in rows if r.model == "als_implicit" and r.user_group == "cold" and r.metric == "hit_rate"]
+    assert all(r.value == 0.0 for r in cold_als)
+
+
+def test_same_data_and_seed_give_identical_metrics(spark, default_warehouse, first_run) -> None:
+    from olist_recommender.job import run
+
+    second = run(spark, _config(default_warehouse.schema), run_id="r0002")
+    key = lambda r: (r["model"], r["cutoff"], r["user_group"], r["k"], r["metric"])  # noqa: E731
+    assert {key(r): (r["value"], r["ci_low"], r["ci_high"]) for r in first_run.evaluation} == {
+        key(r): (r["value"], r["ci_low"], r["ci_high"]) for r in second.evaluation
+    }
+    assert second.chosen_model == first_run.chosen_model
+
+
+@pytest.mark.parametrize("stage", ["train", "write"])
+def test_a_failed_run_leaves_the_published_tables_unchanged(spark, default_warehouse, first_run, stage) -> None:
+    from olist_recommender.job import run
+
+    marts = f"{default_warehouse.schema}_marts"
+    before = {
+        name: sorted(map(tuple, spark.table(f"{marts}.{name}").collect()), key=str) for name in ("recommendations_by_customer", "recommendation_runs")
+    }
+    with pytest.raises(InjectedFailure):
+        run(spark, _config(default_warehouse.schema, fail_after_stage=stage, n_cutoffs=1), run_id=f"r9999{stage}")
+    after = {name: sorted(map(tuple, spark.table(f"{marts}.{name}").collect()), key=str) for name in before}
+    assert after == before
+    leftovers = [t.name for t in spark.catalog.listTables(f"{default_warehouse.schema}_recommendation_runs") if f"r9999{stage}" in t.name]
+    assert leftovers == []
