@@ -4,7 +4,12 @@ with
 
 history as (
 
-    select customer_unique_id, product_id, product_category_name_english, purchase_count, last_purchased_at
+    select
+        customer_unique_id,
+        product_id,
+        product_category_name_english,
+        purchase_count,
+        last_purchased_at
     from {{ ref('customer_product_interactions') }}
     where customer_unique_id = '{{ var("customer_unique_id", "") }}'
 

@@ -8,7 +8,7 @@
     least(
         {{ column }},
         percentile_approx({{ column }}, {{ percentile }}, 10000) over (
-            {%- if partition_by %} partition by {{ partition_by }}{% endif -%}
+    {%- if partition_by %} partition by {{ partition_by }}{% endif -%}
         )
     )
 {%- endmacro %}

@@ -30,10 +30,10 @@
         when {{ clean_string(column) }} is null then {{ "'missing " ~ column ~ "'" if required else 'null' }}
         when try_cast(trim({{ column }}) as {{ data_type }}) is null then 'unparseable {{ column }}'
         {% if min_value is not none -%}
-        when try_cast(trim({{ column }}) as {{ data_type }}) < {{ min_value }} then '{{ column }} below {{ min_value }}'
+    when try_cast(trim({{ column }}) as {{ data_type }}) < {{ min_value }} then '{{ column }} below {{ min_value }}'
         {% endif -%}
-        {% if max_value is not none -%}
-        when try_cast(trim({{ column }}) as {{ data_type }}) > {{ max_value }} then '{{ column }} above {{ max_value }}'
+    {% if max_value is not none -%}
+    when try_cast(trim({{ column }}) as {{ data_type }}) > {{ max_value }} then '{{ column }} above {{ max_value }}'
         {% endif -%}
     end
 {%- endmacro %}
@@ -45,9 +45,9 @@
 {#  The raw record as JSON (every column as read), kept on a rejected row so a user can see what was wrong. #}
 {% macro raw_record_json(source_relation_columns) -%}
     to_json(named_struct(
-        {%- for column in source_relation_columns %}
+    {%- for column in source_relation_columns %}
         '{{ column }}', {{ column }}{{ ',' if not loop.last }}
-        {%- endfor %}
+    {%- endfor %}
     ))
 {%- endmacro %}
 

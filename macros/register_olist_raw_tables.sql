@@ -9,43 +9,43 @@
       as an empty table); a header that does not match the declared columns fails the read naming the file.
 #}
 {% macro register_olist_raw_tables() %}
-    {% if not execute %}{{ return('') }}{% endif %}
-    {% set data_dir = (var('olist_data_dir', env_var('OLIST_DATA_DIR', '')) | string | trim).rstrip('/') %}
-    {% if not data_dir %}
+{% if not execute %}{{ return('') }}{% endif %}
+{% set data_dir = (var('olist_data_dir', env_var('OLIST_DATA_DIR', '')) | string | trim).rstrip('/') %}
+{% if not data_dir %}
         {{ exceptions.raise_compiler_error(
             "No Olist data folder: set OLIST_DATA_DIR (or --vars '{olist_data_dir: /abs/path}') to a folder holding "
             ~ "the Kaggle CSV files; `make run` generates one and sets it for you.") }}
-    {% endif %}
-    {% if not (data_dir.startswith('/') or '://' in data_dir or data_dir.startswith('file:')) %}
+{% endif %}
+{% if not (data_dir.startswith('/') or '://' in data_dir or data_dir.startswith('file:')) %}
         {{ exceptions.raise_compiler_error(
             "OLIST_DATA_DIR must be an absolute path or a URI (the Spark server resolves relative paths against "
             ~ "its own working directory), got: " ~ data_dir) }}
-    {% endif %}
+{% endif %}
 
-    {% set tables = [] %}
-    {% for node in graph.sources.values() if node.source_name == 'olist' %}
-        {% do tables.append(node) %}
-    {% endfor %}
+{% set tables = [] %}
+{% for node in graph.sources.values() if node.source_name == 'olist' %}
+{% do tables.append(node) %}
+{% endfor %}
 
     {# which files does the folder hold? (binaryFile lists without reading contents; a missing folder fails
        with PATH_NOT_FOUND naming it) #}
-    {% set listing = run_query("select path from binaryFile.`" ~ data_dir ~ "`") %}
-    {% set present = [] %}
-    {% for row in listing.rows %}{% do present.append(row[0].split('/')[-1]) %}{% endfor %}
-    {% set missing = [] %}
-    {% for node in tables if node.meta.file not in present %}{% do missing.append(node.meta.file) %}{% endfor %}
-    {% if missing %}
+{% set listing = run_query("select path from binaryFile.`" ~ data_dir ~ "`") %}
+{% set present = [] %}
+{% for row in listing.rows %}{% do present.append(row[0].split('/')[-1]) %}{% endfor %}
+{% set missing = [] %}
+{% for node in tables if node.meta.file not in present %}{% do missing.append(node.meta.file) %}{% endfor %}
+{% if missing %}
         {{ exceptions.raise_compiler_error(
             "Olist input file(s) missing: " ~ (missing | join(', ')) ~ " — expected in folder " ~ data_dir
             ~ " (the Kaggle olistbr/brazilian-ecommerce file names; geolocation is optional)") }}
-    {% endif %}
+{% endif %}
 
-    {% set raw_schema = tables[0].schema %}
-    {% do run_query("create schema if not exists " ~ raw_schema) %}
-    {% for node in tables %}
-        {% set relation = raw_schema ~ "." ~ node.identifier %}
-        {% set column_list = [] %}
-        {% for column in node.columns.values() %}{% do column_list.append(column.name ~ " string") %}{% endfor %}
+{% set raw_schema = tables[0].schema %}
+{% do run_query("create schema if not exists " ~ raw_schema) %}
+{% for node in tables %}
+{% set relation = raw_schema ~ "." ~ node.identifier %}
+{% set column_list = [] %}
+{% for column in node.columns.values() %}{% do column_list.append(column.name ~ " string") %}{% endfor %}
         {% do run_query("drop table if exists " ~ relation) %}
         {% call statement('register_' ~ node.name) %}
             create table {{ relation }} (
@@ -66,6 +66,6 @@
             )
         {% endcall %}
     {% endfor %}
-    {{ log("Registered " ~ (tables | length) ~ " Olist raw tables in " ~ raw_schema ~ " from " ~ data_dir, info=true) }}
-    {{ return('') }}
+{{ log("Registered " ~ (tables | length) ~ " Olist raw tables in " ~ raw_schema ~ " from " ~ data_dir, info=true) }}
+{{ return('') }}
 {% endmacro %}

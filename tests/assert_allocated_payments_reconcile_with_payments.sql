@@ -13,6 +13,9 @@ per_order as (
 
 )
 
-select order_id, payment_total, allocated_total
+select
+    order_id,
+    payment_total,
+    allocated_total
 from per_order
 where abs(payment_total - allocated_total) > {{ var('payment_reconciliation_tolerance') }}

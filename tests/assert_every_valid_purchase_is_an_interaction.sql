@@ -3,7 +3,10 @@ with
 
 purchases as (
 
-    select customer_unique_id, product_id, count(*) as item_count
+    select
+        customer_unique_id,
+        product_id,
+        count(*) as item_count
     from {{ ref('fct_order_items') }}
     where is_valid_purchase
     group by customer_unique_id, product_id
@@ -12,7 +15,10 @@ purchases as (
 
 interactions as (
 
-    select customer_unique_id, product_id, item_count
+    select
+        customer_unique_id,
+        product_id,
+        item_count
     from {{ ref('customer_product_interactions') }}
 
 )
@@ -25,5 +31,5 @@ select
 from purchases
 left join interactions
     on purchases.customer_unique_id = interactions.customer_unique_id
-    and purchases.product_id = interactions.product_id
+        and purchases.product_id = interactions.product_id
 where interactions.item_count is null or interactions.item_count != purchases.item_count

@@ -10,15 +10,21 @@ from olist_recommender.config import ConfigError, load_config
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="olist_recommender", description="Train, evaluate and publish Olist recommendations.")
+    p = argparse.ArgumentParser(
+        prog="olist_recommender", description="Train, evaluate and publish Olist recommendations."
+    )
     p.add_argument("--config", help="JSON file of options (see README); command-line options override it")
     p.add_argument("--schema", help="dbt target schema (marts are read from <schema>_marts); default olist")
     p.add_argument("--top-k", type=int, dest="top_k", help="recommendations per customer (default 10)")
-    p.add_argument("--top-n-per-segment", type=int, dest="top_n_per_segment", help="products per RFM segment (default 20)")
+    p.add_argument(
+        "--top-n-per-segment", type=int, dest="top_n_per_segment", help="products per RFM segment (default 20)"
+    )
     p.add_argument("--ks", type=lambda s: [int(x) for x in s.split(",")], help="evaluation K values, e.g. 5,10,20")
     p.add_argument("--cutoffs", type=lambda s: [x for x in s.split(",") if x], help="ISO dates; default: derived")
     p.add_argument("--n-cutoffs", type=int, dest="n_cutoffs", help="rolling-origin cut-offs when derived (default 3)")
-    p.add_argument("--test-window-days", type=int, dest="test_window_days", help="test window after a cut-off (default 60)")
+    p.add_argument(
+        "--test-window-days", type=int, dest="test_window_days", help="test window after a cut-off (default 60)"
+    )
     p.add_argument("--seed", type=int, help="random seed (ALS, bootstrap); default 42")
     p.add_argument("--bootstrap-samples", type=int, dest="bootstrap_samples")
     p.add_argument("--confidence-column", dest="confidence_column")

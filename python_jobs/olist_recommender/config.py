@@ -77,7 +77,9 @@ class JobConfig:
         if self.selection_k not in self.ks:
             raise ConfigError(f"selection_k={self.selection_k} must be one of ks={self.ks}")
         if self.selection_metric not in ("precision", "recall", "ndcg", "map", "hit_rate"):
-            raise ConfigError(f"selection_metric must be precision, recall, ndcg, map or hit_rate, got {self.selection_metric}")
+            raise ConfigError(
+                f"selection_metric must be precision, recall, ndcg, map or hit_rate, got {self.selection_metric}"
+            )
         if self.test_window_days <= 0:
             raise ConfigError(f"test_window_days must be > 0, got {self.test_window_days}")
         if not self.cutoffs and self.n_cutoffs < 1:

@@ -91,4 +91,3 @@ def read_inputs(spark: SparkSession, config: JobConfig) -> Inputs:
         products=t["dim_products"].select("product_id", "product_category_name_english"),
         rfm_segments=segments,
     )
-

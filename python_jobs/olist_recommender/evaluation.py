@@ -22,7 +22,12 @@ from pyspark.sql import functions as F
 log = logging.getLogger(__name__)
 
 METRICS = ("precision", "recall", "ndcg", "map", "hit_rate")
-EVALUATOR_METRIC = {"precision": "precisionAtK", "recall": "recallAtK", "ndcg": "ndcgAtK", "map": "meanAveragePrecisionAtK"}
+EVALUATOR_METRIC = {
+    "precision": "precisionAtK",
+    "recall": "recallAtK",
+    "ndcg": "ndcgAtK",
+    "map": "meanAveragePrecisionAtK",
+}
 
 
 def user_metrics(predicted: list, relevant: set, k: int) -> dict[str, float]:
@@ -57,7 +62,9 @@ class GroupResult:
     n_users: int
 
 
-def evaluation_frame(recommendations: DataFrame, test: DataFrame, test_users: DataFrame, product_codes: DataFrame) -> DataFrame:
+def evaluation_frame(
+    recommendations: DataFrame, test: DataFrame, test_users: DataFrame, product_codes: DataFrame
+) -> DataFrame:
     """One row per test user: user_group, prediction (ranked product codes, empty if none), label (relevant codes)."""
     pred = (
         recommendations.join(product_codes, "product_id")
@@ -95,9 +102,7 @@ def evaluate_rows(rows: list, ks: list[int], catalogue_size: int) -> dict[str, G
         values = np.array(
             [[user_metrics(list(r.prediction), set(r.label), k)[m] for k, m in columns] for r in members]
         ).reshape(len(members), len(columns))
-        coverage = {
-            k: len({p for r in members for p in list(r.prediction)[:k]}) / max(catalogue_size, 1) for k in ks
-        }
+        coverage = {k: len({p for r in members for p in list(r.prediction)[:k]}) / max(catalogue_size, 1) for k in ks}
         results[group] = GroupResult(values=values, columns=columns, coverage=coverage, n_users=len(members))
     return results
 

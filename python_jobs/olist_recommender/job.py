@@ -38,6 +38,8 @@ from olist_recommender.split import (
 
 log = logging.getLogger(__name__)
 USER, ITEM = rec.USER, rec.ITEM
+# bootstrap seed offsets per user group (fixed: Python's str hash changes between processes)
+GROUP_SEED = {"warm": 1, "cold": 2, "all": 3}
 
 
 @dataclass
@@ -67,7 +69,9 @@ def recommend(
     if model == "global_popularity":
         sources = [("global_popularity", popular)]
     elif model == "recent_popularity":
-        sources = [("recent_popularity", rec.for_everyone(users, rec.recent_popularity(data, config.recent_half_life_days), n))]
+        sources = [
+            ("recent_popularity", rec.for_everyone(users, rec.recent_popularity(data, config.recent_half_life_days), n))
+        ]
     elif model == "category_popularity":
         sources = [("category_popularity", rec.category_popularity(data, users, n)), ("global_popularity", popular)]
     elif model == "segment_popularity":
@@ -82,7 +86,9 @@ def recommend(
         sources = [(model, rec.als_candidates(als[model], users, n))]
     elif model == "als_category_blend":
         fused = rec.blend(
-            rec.als_candidates(als["als_implicit"], users, n), rec.category_popularity(data, users, n), config.blend_weight
+            rec.als_candidates(als["als_implicit"], users, n),
+            rec.category_popularity(data, users, n),
+            config.blend_weight,
         )
         sources = [("als_category_blend", fused), ("global_popularity", popular)]
     else:
@@ -99,7 +105,7 @@ def _fit_als_models(data: rec.TrainingData, config: JobConfig, params: dict[str,
 
 def _grid(grid) -> list[dict]:
     return [
-        dict(zip(("rank", "reg_param", "alpha", "max_iter"), combo))
+        dict(zip(("rank", "reg_param", "alpha", "max_iter"), combo, strict=True))
         for combo in itertools.product(grid.rank, grid.reg_param, grid.alpha, grid.max_iter)
     ]
 
@@ -118,19 +124,48 @@ def tune_als(inputs: Inputs, config: JobConfig, cutoffs: list[dt.date], product_
         scored = []
         for params in _grid(grid):
             fit = rec.fit_als(data.interactions, params, implicit, config, rating)
-            recs = rec.top_k(warm, [(name, rec.als_candidates(fit, warm, config.selection_k + data.depth))], data.bought(), config.selection_k)
+            recs = rec.top_k(
+                warm,
+                [(name, rec.als_candidates(fit, warm, config.selection_k + data.depth))],
+                data.bought(),
+                config.selection_k,
+            )
             frame = evaluation_frame(recs, split.test, warm, product_codes)
             result = evaluate_groups(frame, [config.selection_k], 1)["all"]
             value = float(result.values[:, METRICS.index(config.selection_metric)].mean()) if result.n_users else 0.0
             scored.append((value, params))
-            log.info("  tune %s %s: %s@%s=%.4f on %s warm validation users", name, params, config.selection_metric, config.selection_k, value, result.n_users)
+            log.info(
+                "  tune %s %s: %s@%s=%.4f on %s warm validation users",
+                name,
+                params,
+                config.selection_metric,
+                config.selection_k,
+                value,
+                result.n_users,
+            )
         best[name] = max(scored, key=lambda s: (s[0], -s[1]["rank"], s[1]["reg_param"]))[1]
     log.info("validation cut-off %s: chose %s", vcut, best)
     return best
 
 
+def _row(
+    model: str, cutoff: str, group: str, k: int, metric: str, value: float, ci: tuple | None, n_users: int, params: str
+) -> dict:
+    """One row of recommendation_evaluation (without run_id); ci None where an interval does not apply."""
+    low, high = ci if ci else (None, None)
+    return {
+        "model": model, "cutoff": cutoff, "user_group": group, "k": k, "metric": metric, "value": value,
+        "ci_low": low, "ci_high": high, "n_users": n_users, "params": params,
+    }  # fmt: skip
+
+
 def evaluate_at_cutoffs(
-    spark: SparkSession, inputs: Inputs, config: JobConfig, cutoffs: list[dt.date], params: dict[str, dict], product_codes: DataFrame
+    spark: SparkSession,
+    inputs: Inputs,
+    config: JobConfig,
+    cutoffs: list[dt.date],
+    params: dict[str, dict],
+    product_codes: DataFrame,
 ) -> list[dict]:
     """Rows of the evaluation table (without run_id): per cut-off and the mean over cut-offs, with bootstrap CIs."""
     rows: list[dict] = []
@@ -152,33 +187,61 @@ def evaluate_at_cutoffs(
             collected = frame.orderBy("customer_unique_id").collect()
             groups = evaluate_rows(collected, config.ks, catalogue)
             # RankingEvaluator on the same rows, as a one-partition local frame (no recomputation per metric)
-            local = spark.createDataFrame(
-                [(list(r.prediction), list(r.label)) for r in collected] or [([], [])], "prediction array<double>, label array<double>"
-            ).coalesce(1).cache()
+            local = (
+                spark.createDataFrame(
+                    [(list(r.prediction), list(r.label)) for r in collected] or [([], [])],
+                    "prediction array<double>, label array<double>",
+                )
+                .coalesce(1)
+                .cache()
+            )
             check = spark_means(local, config.ks)
             all_values = groups["all"].values
             for (k, metric), spark_value in check.items():
                 mine = float(all_values[:, groups["all"].columns.index((k, metric))].mean()) if len(all_values) else 0.0
                 if abs(mine - spark_value) > 1e-9:
-                    log.warning("%s %s@%s: per-user mean %.6f differs from RankingEvaluator %.6f", model, metric, k, mine, spark_value)
+                    log.warning(
+                        "%s %s@%s: per-user mean %.6f differs from RankingEvaluator %.6f",
+                        model,
+                        metric,
+                        k,
+                        mine,
+                        spark_value,
+                    )
             local.unpersist()
             log.info("  %s evaluated at %s in %.1fs", model, cutoff, time.perf_counter() - tm)
-            param_text = json.dumps(params.get(model if model != "als_category_blend" else "als_implicit", {}), sort_keys=True) if model.startswith("als") else "{}"
+            param_text = (
+                json.dumps(params.get(model if model != "als_category_blend" else "als_implicit", {}), sort_keys=True)
+                if model.startswith("als")
+                else "{}"
+            )
             for group, result in groups.items():
-                b = bootstrap_means(result.values, config.bootstrap_samples, seed=config.seed + 1000 * ci + hash(group) % 997)
+                b = bootstrap_means(
+                    result.values, config.bootstrap_samples, seed=config.seed + 1000 * ci + GROUP_SEED[group]
+                )
                 boots.setdefault((model, group), []).append(b)
                 means = result.values.mean(axis=0) if result.n_users else np.zeros(len(result.columns))
                 per_cut.setdefault((model, group), []).append(means)
                 n_users_total[(model, group)] = n_users_total.get((model, group), 0) + result.n_users
                 for j, (k, metric) in enumerate(result.columns):
                     lo, hi = np.percentile(b[:, j], [2.5, 97.5]) if result.n_users else (0.0, 0.0)
-                    value = check[(k, metric)] if group == "all" and metric in ("precision", "recall", "ndcg", "map") else float(means[j])
-                    rows.append(dict(model=model, cutoff=cutoff.isoformat(), user_group=group, k=k, metric=metric,
-                                     value=value, ci_low=float(lo), ci_high=float(hi), n_users=result.n_users, params=param_text))  # fmt: skip
+                    value = (
+                        check[(k, metric)]
+                        if group == "all" and metric in ("precision", "recall", "ndcg", "map")
+                        else float(means[j])
+                    )
+                    cell = (model, cutoff.isoformat(), group, k, metric)
+                    rows.append(_row(*cell, value, (float(lo), float(hi)), result.n_users, param_text))
                 for k in config.ks:
-                    rows.append(dict(model=model, cutoff=cutoff.isoformat(), user_group=group, k=k, metric="coverage",
-                                     value=result.coverage[k], ci_low=None, ci_high=None, n_users=result.n_users, params=param_text))  # fmt: skip
-        log.info("cut-off %s: %s test users evaluated on %s models in %.1fs", cutoff, test_users.count(), len(rec.MODELS), time.perf_counter() - t0)
+                    cell = (model, cutoff.isoformat(), group, k, "coverage")
+                    rows.append(_row(*cell, result.coverage[k], None, result.n_users, param_text))
+        log.info(
+            "cut-off %s: %s test users evaluated on %s models in %.1fs",
+            cutoff,
+            test_users.count(),
+            len(rec.MODELS),
+            time.perf_counter() - t0,
+        )
         test_users.unpersist()
         data.interactions.unpersist()
     # the mean over cut-offs; its interval: the same bootstrap draws averaged across cut-offs
@@ -189,13 +252,19 @@ def evaluate_at_cutoffs(
         param_text = next(r["params"] for r in rows if r["model"] == model)
         for j, (k, metric) in enumerate(columns):
             lo, hi = np.percentile(mean_b[:, j], [2.5, 97.5])
-            rows.append(dict(model=model, cutoff="mean", user_group=group, k=k, metric=metric, value=float(means[j]),
-                             ci_low=float(lo), ci_high=float(hi), n_users=n_users_total[(model, group)], params=param_text))  # fmt: skip
+            n_users = n_users_total[(model, group)]
+            rows.append(
+                _row(model, "mean", group, k, metric, float(means[j]), (float(lo), float(hi)), n_users, param_text)
+            )
         for k in config.ks:
-            cov = [r["value"] for r in rows if r["model"] == model and r["user_group"] == group and r["k"] == k
-                   and r["metric"] == "coverage" and r["cutoff"] != "mean"]  # fmt: skip
-            rows.append(dict(model=model, cutoff="mean", user_group=group, k=k, metric="coverage", value=float(np.mean(cov)),
-                             ci_low=None, ci_high=None, n_users=n_users_total[(model, group)], params=param_text))  # fmt: skip
+            cov = [
+                r["value"]
+                for r in rows
+                if (r["model"], r["user_group"], r["k"], r["metric"]) == (model, group, k, "coverage")
+                and r["cutoff"] != "mean"
+            ]
+            n_users = n_users_total[(model, group)]
+            rows.append(_row(model, "mean", group, k, "coverage", float(np.mean(cov)), None, n_users, param_text))
     return rows
 
 
@@ -204,14 +273,18 @@ def choose_model(rows: list[dict], config: JobConfig) -> tuple[str, str]:
     scores = {
         r["model"]: r
         for r in rows
-        if r["cutoff"] == "mean" and r["user_group"] == "all" and r["k"] == config.selection_k and r["metric"] == config.selection_metric
+        if r["cutoff"] == "mean"
+        and r["user_group"] == "all"
+        and r["k"] == config.selection_k
+        and r["metric"] == config.selection_metric
     }
     ranked = sorted(scores.values(), key=lambda r: (-r["value"], rec.MODELS.index(r["model"])))
     best, runner_up = ranked[0], ranked[1] if len(ranked) > 1 else None
     als_best = max((r for r in ranked if r["model"].startswith("als")), key=lambda r: r["value"], default=None)
     reason = (
         f"{best['model']} has the best mean {config.selection_metric}@{config.selection_k} over the cut-offs on all "
-        f"test users: {best['value']:.4f} (95% CI {best['ci_low']:.4f}-{best['ci_high']:.4f}, {best['n_users']:,} user-windows)"
+        f"test users: {best['value']:.4f} (95% CI {best['ci_low']:.4f}-{best['ci_high']:.4f}, "
+        f"{best['n_users']:,} user-windows)"
     )
     if runner_up:
         reason += f"; next {runner_up['model']} {runner_up['value']:.4f}"
@@ -226,7 +299,8 @@ def serve(inputs: Inputs, config: JobConfig, chosen: str, params: dict[str, dict
     segments = inputs.customer_rfm.select(USER, "segment")
     interactions = inputs.interactions.select(
         USER, ITEM, "product_category_name_english",
-        F.col(config.confidence_column).alias("implicit_confidence"), F.col(config.rating_column).alias("explicit_rating"),
+        F.col(config.confidence_column).alias("implicit_confidence"),
+        F.col(config.rating_column).alias("explicit_rating"),
     )  # fmt: skip
     data = rec.TrainingData(purchases=inputs.purchases, interactions=interactions, segments=segments, as_of=as_of)
     customers = inputs.customers.select(USER).cache()
@@ -288,11 +362,19 @@ def run(spark: SparkSession, config: JobConfig, run_id: str | None = None) -> Ru
     t0 = time.perf_counter()
     inputs = read_inputs(spark, config)
     fingerprint = data_fingerprint(inputs)
-    product_codes = inputs.products.select(ITEM).withColumn(
-        "product_code", F.dense_rank().over(Window.orderBy(ITEM)).cast("double")
-    ).cache()
+    product_codes = (
+        inputs.products.select(ITEM)
+        .withColumn("product_code", F.dense_rank().over(Window.orderBy(ITEM)).cast("double"))
+        .cache()
+    )
     cutoffs = default_cutoffs(inputs.purchases, config)
-    log.info("run %s: cut-offs %s, test window %s days, data %s", run_id, [c.isoformat() for c in cutoffs], config.test_window_days, fingerprint)
+    log.info(
+        "run %s: cut-offs %s, test window %s days, data %s",
+        run_id,
+        [c.isoformat() for c in cutoffs],
+        config.test_window_days,
+        fingerprint,
+    )
     stage_done("read", t0)
 
     t0 = time.perf_counter()
@@ -322,4 +404,11 @@ def run(spark: SparkSession, config: JobConfig, run_id: str | None = None) -> Ru
     )  # fmt: skip
     stage_done("write", t0)
     log.info("published run %s: %s customer recommendations", run_id, f"{n_recs:,}")
-    return RunResult(run_id=run_id, chosen_model=chosen, reason=reason, evaluation=rows, stage_seconds=stages, publication=publication)
+    return RunResult(
+        run_id=run_id,
+        chosen_model=chosen,
+        reason=reason,
+        evaluation=rows,
+        stage_seconds=stages,
+        publication=publication,
+    )

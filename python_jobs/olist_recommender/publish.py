@@ -49,7 +49,9 @@ RUNS_SCHEMA = T.StructType(
     ]
 )
 COLUMNS = {
-    "recommendations_by_customer": ["customer_unique_id", "rank", "product_id", "product_category", "score", "source", "run_id"],
+    "recommendations_by_customer": [
+        "customer_unique_id", "rank", "product_id", "product_category", "score", "source", "run_id",
+    ],
     "recommendations_by_segment": ["segment", "rank", "product_id", "product_category", "score", "run_id"],
     "recommendation_evaluation": [f.name for f in EVALUATION_SCHEMA.fields],
     "recommendation_runs": [f.name for f in RUNS_SCHEMA.fields],
@@ -100,7 +102,9 @@ def publish(
             frame.select(*COLUMNS[name]).write.format("parquet").mode("errorifexists").saveAsTable(tables[name])
             log.info("wrote %s (%s rows)", tables[name], f"{spark.table(tables[name]).count():,}")
         if fail_before_swap:
-            raise InjectedFailure("failure injected after writing the run tables, before the swap (fail_after_stage=write)")
+            raise InjectedFailure(
+                "failure injected after writing the run tables, before the swap (fail_after_stage=write)"
+            )
     except BaseException:
         for table in tables.values():
             spark.sql(f"drop table if exists {table}")

@@ -87,9 +87,8 @@ def for_everyone(users: DataFrame, products: DataFrame, n: int) -> DataFrame:
 
 def category_popularity(data: TrainingData, users: DataFrame, n: int) -> DataFrame:
     """Popular products of the categories the customer bought, their most-bought category first."""
-    per_category = (
-        data.interactions.groupBy("product_category_name_english", ITEM)
-        .agg(F.countDistinct(USER).cast("double").alias("score"))
+    per_category = data.interactions.groupBy("product_category_name_english", ITEM).agg(
+        F.countDistinct(USER).cast("double").alias("score")
     )
     top_per_category = _top(per_category, n, partition="product_category_name_english")
     max_score = top_per_category.agg(F.max("score")).first()[0] or 1.0
@@ -149,8 +148,10 @@ def _index(df: DataFrame, column: str, name: str) -> DataFrame:
 def fit_als(interactions: DataFrame, params: dict, implicit: bool, config: JobConfig, rating_column: str) -> AlsFit:
     users = _index(interactions, USER, "user_index").cache()
     items = _index(interactions, ITEM, "item_index").cache()
-    ratings = interactions.join(users, USER).join(items, ITEM).select(
-        "user_index", "item_index", F.col(rating_column).cast("float").alias("rating")
+    ratings = (
+        interactions.join(users, USER)
+        .join(items, ITEM)
+        .select("user_index", "item_index", F.col(rating_column).cast("float").alias("rating"))
     )
     als = ALS(
         userCol="user_index",
@@ -177,7 +178,9 @@ def als_candidates(fit: AlsFit, users: DataFrame, n: int) -> DataFrame:
     recs = fit.model.recommendForUserSubset(known.select("user_index"), n)
     return (
         recs.select("user_index", F.explode("recommendations").alias("r"))
-        .select("user_index", F.col("r.item_index").alias("item_index"), F.col("r.rating").cast("double").alias("score"))
+        .select(
+            "user_index", F.col("r.item_index").alias("item_index"), F.col("r.rating").cast("double").alias("score")
+        )
         .join(fit.user_index, "user_index")
         .join(fit.item_index, "item_index")
         .select(USER, ITEM, "score")
@@ -191,7 +194,9 @@ def blend(first: DataFrame, second: DataFrame, weight: float) -> DataFrame:
         rank = F.row_number().over(Window.partitionBy(USER).orderBy(F.desc("score"), ITEM))
         return df.withColumn("score", F.lit(w) / (F.lit(60.0) + rank))
 
-    return rr(first, weight).unionByName(rr(second, 1.0 - weight)).groupBy(USER, ITEM).agg(F.sum("score").alias("score"))
+    return (
+        rr(first, weight).unionByName(rr(second, 1.0 - weight)).groupBy(USER, ITEM).agg(F.sum("score").alias("score"))
+    )
 
 
 # ------------------------------------------------------------------------------------------ ranking

@@ -12,10 +12,20 @@ from olist_recommender.job import RunResult
 
 def evaluation_table(result: RunResult, k: int) -> str:
     rows = [r for r in result.evaluation if r["cutoff"] == "mean" and r["k"] == k]
-    models = sorted({r["model"] for r in rows}, key=lambda m: -next(
-        r["value"] for r in rows if r["model"] == m and r["user_group"] == "all" and r["metric"] == "hit_rate"))
+    models = sorted(
+        {r["model"] for r in rows},
+        key=lambda m: (
+            -next(
+                r["value"] for r in rows if r["model"] == m and r["user_group"] == "all" and r["metric"] == "hit_rate"
+            )
+        ),
+    )
     value = {(r["model"], r["user_group"], r["metric"]): r for r in rows}
-    head = f"{'model':<22}" + "".join(f"{m + '@' + str(k):>22}" for m in (*METRICS, "coverage")) + f"{'HR@' + str(k) + ' warm':>22}"
+    head = (
+        f"{'model':<22}"
+        + "".join(f"{m + '@' + str(k):>22}" for m in (*METRICS, "coverage"))
+        + f"{'HR@' + str(k) + ' warm':>22}"
+    )
     lines = [head, "-" * len(head)]
     for model in models:
         cells = []
@@ -41,10 +51,20 @@ def example_customers(spark: SparkSession, config: JobConfig, n: int = 3) -> str
     for c in chosen:
         cid = c.customer_unique_id
         bought = interactions.where(F.col("customer_unique_id") == cid).orderBy("first_purchased_at").collect()
-        recs = spark.table(f"{marts}.recommendations_by_customer").where(F.col("customer_unique_id") == cid).orderBy("rank").collect()
+        recs = (
+            spark.table(f"{marts}.recommendations_by_customer")
+            .where(F.col("customer_unique_id") == cid)
+            .orderBy("rank")
+            .collect()
+        )
         out.append(f"customer {cid}")
-        out.append("  bought:      " + "; ".join(f"{b.product_id[:8]} ({b.product_category_name_english})" for b in bought))
-        out.append("  recommended: " + "; ".join(f"{r.rank}. {r.product_id[:8]} ({r.product_category}, {r.source})" for r in recs))
+        out.append(
+            "  bought:      " + "; ".join(f"{b.product_id[:8]} ({b.product_category_name_english})" for b in bought)
+        )
+        out.append(
+            "  recommended: "
+            + "; ".join(f"{r.rank}. {r.product_id[:8]} ({r.product_category}, {r.source})" for r in recs)
+        )
     return "\n".join(out)
 
 

@@ -49,8 +49,10 @@ def make_split(purchases: DataFrame, cutoff: dt.date, window_days: int) -> Split
     window = purchases.where((F.col("purchased_at") >= start) & (F.col("purchased_at") < end))
     seen = train.select("customer_unique_id", "product_id").distinct()
     # already-bought products are never recommended, so they cannot be test targets either
-    test = window.select("customer_unique_id", "product_id").distinct().join(
-        seen, ["customer_unique_id", "product_id"], "left_anti"
+    test = (
+        window.select("customer_unique_id", "product_id")
+        .distinct()
+        .join(seen, ["customer_unique_id", "product_id"], "left_anti")
     )
     train_users = train.select("customer_unique_id").distinct().withColumn("has_history", F.lit(True))
     test_users = (

@@ -91,7 +91,9 @@ def describe_folder(folder: str | Path) -> dict[str, str]:
         ),
         "orders with 2+ distinct products": pct((distinct > 1).mean()),
         "price p25 / p50 / p75 / p99 (BRL)": q(price),
-        "price mean / log-mean / log-sd": f"{price.mean():.2f} / {np.log(price).mean():.2f} / {np.log(price).std():.2f}",
+        "price mean / log-mean / log-sd": (
+            f"{price.mean():.2f} / {np.log(price).mean():.2f} / {np.log(price).std():.2f}"
+        ),
         "freight p25 / p50 / p75 / p99 (BRL)": q(freight),
         "corr(log price, log1p freight)": f"{np.corrcoef(np.log(price), np.log1p(freight))[0, 1]:.2f}",
         "products sold exactly once": pct((sales == 1).mean()),
@@ -104,7 +106,9 @@ def describe_folder(folder: str | Path) -> dict[str, str]:
         "later orders re-buying a product / sharing a category": (
             f"{pct(same_product / later)} / {pct(same_category / later)} (n={later:,})" if later else "n/a"
         ),
-        "purchase dates": f"{orders['order_purchase_timestamp'].min()[:10]} .. {orders['order_purchase_timestamp'].max()[:10]}",
+        "purchase dates": (
+            f"{orders['order_purchase_timestamp'].min()[:10]} .. {orders['order_purchase_timestamp'].max()[:10]}"
+        ),
     }
 
 

@@ -59,6 +59,8 @@ P_REBUY_PRODUCT = 0.17
 P_COMPANION = 0.08
 P_SAME_CATEGORY = 0.22
 
+PRODUCT_MEASURES = ("name_len", "desc_len", "photos", "weight", "length", "height", "width")
+
 START = np.datetime64("2016-09-04T00:00:00")
 END = np.datetime64("2018-10-17T23:59:59")
 
@@ -218,11 +220,16 @@ def _places(rng: np.random.Generator, n: int, share_col: int) -> tuple[np.ndarra
     prefix = np.array([s[3] for s in STATES])[idx]
     digits = rng.integers(0, 10**5, size=n)
     # SP zips are 01000-19999: a leading zero on most of them, as in the real file (23,995 customer rows)
-    zips = np.array([(p + f"{d:05d}")[:5] if p != "01" else f"{d % 20000:05d}" for p, d in zip(prefix, digits)])
+    zips = np.array(
+        [(p + f"{d:05d}")[:5] if p != "01" else f"{d % 20000:05d}" for p, d in zip(prefix, digits, strict=True)]
+    )
     zips = np.where(zips == "00000", "01001", zips)
     city_pick = rng.random(n)
     cities = np.array(
-        [STATES[i][4][min(int(u * len(STATES[i][4]) ** 1.0), len(STATES[i][4]) - 1)] for i, u in zip(idx, city_pick)]
+        [
+            STATES[i][4][min(int(u * len(STATES[i][4]) ** 1.0), len(STATES[i][4]) - 1)]
+            for i, u in zip(idx, city_pick, strict=True)
+        ]
     )
     return zips.astype(object), cities.astype(object), states.astype(object)
 
@@ -280,7 +287,7 @@ def _companions(rng: np.random.Generator, products: pd.DataFrame, per_product: i
     """For each product, a few products of the same category that tend to be bought with it."""
     n = len(products)
     comp = np.empty((n, per_product), dtype=np.int64)
-    for c, idx in products.groupby("category").indices.items():
+    for idx in products.groupby("category").indices.values():
         w = products["popularity"].to_numpy()[idx]
         comp[idx] = idx[rng.choice(len(idx), size=(len(idx), per_product), p=w / w.sum())]
     return comp
@@ -302,7 +309,9 @@ def _assign_products(
     # distinct products per order: two-thirds of multi-item orders repeat one product (a quantity)
     n_distinct = np.ones(n_orders, dtype=int)
     multi = n_items > 1
-    n_distinct[multi] = np.where(rng.random(multi.sum()) < 0.67, 1, np.minimum(n_items[multi], 2 + (rng.random(multi.sum()) < 0.1)))
+    n_distinct[multi] = np.where(
+        rng.random(multi.sum()) < 0.67, 1, np.minimum(n_items[multi], 2 + (rng.random(multi.sum()) < 0.1))
+    )
 
     # repeat customers: later orders relate to what the customer bought before
     cust = orders["cust"].to_numpy()
@@ -414,14 +423,18 @@ def generate_olist(out_dir: str | Path, config: GeneratorConfig = GeneratorConfi
     it_order = np.repeat(np.arange(n), n_items)
     it_prod = np.concatenate(order_products) if n else np.array([], dtype=np.int64)
     it_seq = np.concatenate([np.arange(1, k + 1) for k in n_items]) if n else np.array([], dtype=int)
-    price = products["base_price"].to_numpy()[it_prod] * np.where(rng.random(len(it_prod)) < 0.2, rng.uniform(0.9, 1.1, len(it_prod)), 1)
+    price = products["base_price"].to_numpy()[it_prod] * np.where(
+        rng.random(len(it_prod)) < 0.2, rng.uniform(0.9, 1.1, len(it_prod)), 1
+    )
     price = np.round(price.clip(0.85, 6735), 2)
     w = np.nan_to_num(products["weight"].to_numpy()[it_prod], nan=700)
     freight = np.exp(1.45 + 0.2 * np.log(price) + 0.2 * np.log1p(w / 100) + rng.normal(0, 0.3, len(price)))
     freight *= np.where(rng.random(len(price)) < 0.04, rng.uniform(1.5, 4.5, len(price)), 1.0)  # bulky / remote
     freight = np.round(np.where(rng.random(len(price)) < 0.0034, 0.0, freight.clip(0, 410)), 2)
-    shipping_limit = (approved[it_order] if len(it_order) else purchased[it_order])
-    shipping_limit = np.where(np.isnat(shipping_limit), purchased[it_order], shipping_limit) + sec(rng.uniform(3, 8, len(it_order)))
+    shipping_limit = approved[it_order] if len(it_order) else purchased[it_order]
+    shipping_limit = np.where(np.isnat(shipping_limit), purchased[it_order], shipping_limit) + sec(
+        rng.uniform(3, 8, len(it_order))
+    )
 
     # --- payments: the order total (price + freight), split over vouchers for a few orders
     totals = np.bincount(it_order, weights=price + freight, minlength=n)
@@ -445,7 +458,13 @@ def generate_olist(out_dir: str | Path, config: GeneratorConfig = GeneratorConfi
     nd_rows = not_defined[pay_order]
     pay_type[nd_rows] = "not_defined"
     pay_value[nd_rows] = 0.0
-    installments = np.where(pay_type == "credit_card", _draw(rng, {1: 50.5, 2: 12, 3: 10, 4: 6.8, 5: 5, 6: 3.8, 7: 1.6, 8: 4.1, 9: 0.6, 10: 5.1, 12: 0.5}, len(pay_order)), 1)
+    installments = np.where(
+        pay_type == "credit_card",
+        _draw(
+            rng, {1: 50.5, 2: 12, 3: 10, 4: 6.8, 5: 5, 6: 3.8, 7: 1.6, 8: 4.1, 9: 0.6, 10: 5.1, 12: 0.5}, len(pay_order)
+        ),
+        1,
+    )
     installments = np.where(nd_rows, 1, installments)
 
     # --- reviews: ~99% of orders, a few with two, a few review_ids re-used across orders
@@ -454,7 +473,11 @@ def generate_olist(out_dir: str | Path, config: GeneratorConfig = GeneratorConfi
     m = len(rv_order)
     first_prod = np.array([p[0] if len(p) else -1 for p in order_products])[rv_order]
     qual = np.where(first_prod >= 0, products["quality"].to_numpy()[np.maximum(first_prod, 0)], 0.0)
-    dist = np.where(late[rv_order, None], SCORE_LATE, np.where(np.isnat(delivered[rv_order])[:, None], SCORE_UNDELIVERED, SCORE_ON_TIME))
+    dist = np.where(
+        late[rv_order, None],
+        SCORE_LATE,
+        np.where(np.isnat(delivered[rv_order])[:, None], SCORE_UNDELIVERED, SCORE_ON_TIME),
+    )
     shift = np.exp(np.outer(qual, np.arange(5) - 2) * 0.5)
     probs = dist * shift
     probs /= probs.sum(axis=1, keepdims=True)
@@ -472,7 +495,9 @@ def generate_olist(out_dir: str | Path, config: GeneratorConfig = GeneratorConfi
     msg_b = np.array(REVIEW_MESSAGES_BAD, dtype=object)[rng.integers(0, len(REVIEW_MESSAGES_BAD), m)]
     message = np.where(good, msg_g, msg_b)
     multiline = rng.random(m) < 0.04
-    message = np.where(multiline, message + "\r\n" + np.where(good, "Obrigado, loja nota 10", "Aguardo retorno, obrigado"), message)
+    message = np.where(
+        multiline, message + "\r\n" + np.where(good, "Obrigado, loja nota 10", "Aguardo retorno, obrigado"), message
+    )
     message = np.where(has_msg, message, "")
     title = np.where(has_title, np.array(REVIEW_TITLES, dtype=object)[rng.integers(0, len(REVIEW_TITLES), m)], "")
 
@@ -502,10 +527,11 @@ def generate_olist(out_dir: str | Path, config: GeneratorConfig = GeneratorConfi
     cat_names = np.array([c[0] for c in CATEGORIES] + [""], dtype=object)
     write("olist_products_dataset.csv", H["olist_products_dataset.csv"], [
         _quote_if_digit(pid), cat_names[products["category"].to_numpy()],
-        *[_fmt_num(products[c].to_numpy(), "%.0f") for c in ("name_len", "desc_len", "photos", "weight", "length", "height", "width")],
+        *[_fmt_num(products[c].to_numpy(), "%.0f") for c in PRODUCT_MEASURES],
     ])  # fmt: skip
     write("olist_sellers_dataset.csv", H["olist_sellers_dataset.csv"], [
-        _quote_if_digit(sid), _quote_always(sellers["zip"].to_numpy()), sellers["city"].to_numpy(), sellers["state"].to_numpy(),
+        _quote_if_digit(sid), _quote_always(sellers["zip"].to_numpy()),
+        sellers["city"].to_numpy(), sellers["state"].to_numpy(),
     ])  # fmt: skip
     write("olist_order_reviews_dataset.csv", H["olist_order_reviews_dataset.csv"], [
         _quote_always(review_ids), _quote_always(order_ids[rv_order]), score.astype(str).astype(object),

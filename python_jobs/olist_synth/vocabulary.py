@@ -83,7 +83,13 @@ CATEGORIES: list[tuple[str, str | None]] = [
 
 # state, share of customers, share of sellers, first digit(s) of its zip codes, a few cities
 STATES: list[tuple[str, float, float, str, tuple[str, ...]]] = [
-    ("SP", 0.420, 0.597, "01", ("sao paulo", "campinas", "guarulhos", "santo andre", "sao bernardo do campo", "franca")),
+    (
+        "SP",
+        0.420,
+        0.597,
+        "01",
+        ("sao paulo", "campinas", "guarulhos", "santo andre", "sao bernardo do campo", "franca"),
+    ),
     ("RJ", 0.129, 0.055, "2", ("rio de janeiro", "niteroi", "duque de caxias", "nova iguacu")),
     ("MG", 0.117, 0.079, "3", ("belo horizonte", "uberlandia", "contagem", "juiz de fora")),
     ("RS", 0.055, 0.042, "9", ("porto alegre", "caxias do sul", "pelotas")),

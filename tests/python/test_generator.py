@@ -42,7 +42,9 @@ def test_same_seed_same_bytes_other_seed_other_data(small: Path, tmp_path: Path)
 
 def test_scale_sets_table_sizes(small: Path, tmp_path: Path) -> None:
     generate_olist(tmp_path / "double", GeneratorConfig(scale=0.04, seed=7))
-    rows_small = {n: len(pd.read_csv(small / n, dtype=str)) for n in ("olist_orders_dataset.csv", "olist_products_dataset.csv")}
+    rows_small = {
+        n: len(pd.read_csv(small / n, dtype=str)) for n in ("olist_orders_dataset.csv", "olist_products_dataset.csv")
+    }
     rows_double = {n: len(pd.read_csv(tmp_path / "double" / n, dtype=str)) for n in rows_small}
     assert rows_small["olist_orders_dataset.csv"] == round(99_441 * 0.02)
     assert rows_double["olist_orders_dataset.csv"] == round(99_441 * 0.04)
@@ -63,7 +65,9 @@ def test_scale_one_matches_real_table_sizes(tmp_path: Path) -> None:
     assert abs(unique_customers - 96_096) / 96_096 < 0.01
     repeat_share = float(figures["customers buying more than once"].rstrip("%"))
     assert 2.5 <= repeat_share <= 3.6
-    rebuy, same_category = (float(x.split("%")[0]) for x in figures["later orders re-buying a product / sharing a category"].split(" / "))
+    rebuy, same_category = (
+        float(x.split("%")[0]) for x in figures["later orders re-buying a product / sharing a category"].split(" / ")
+    )
     assert 10 <= rebuy <= 20 and 35 <= same_category <= 55
 
 

@@ -106,12 +106,18 @@ def test_every_customer_gets_k_recommendations_and_none_already_bought(spark, de
     bought = spark.table(f"{marts}.customer_product_interactions").select("customer_unique_id", "product_id")
     assert recs.join(bought, ["customer_unique_id", "product_id"]).count() == 0
     sources = {r.source for r in recs.select("source").distinct().collect()}
-    assert first_run.chosen_model in sources or sources <= {"segment_popularity", "category_popularity", "global_popularity"}
+    assert first_run.chosen_model in sources or sources <= {
+        "segment_popularity",
+        "category_popularity",
+        "global_popularity",
+    }
     assert recs.where("product_category is null").count() == 0
 
 
 def test_evaluation_covers_every_model_group_k_metric_and_cutoff(spark, default_warehouse, first_run) -> None:
-    rows = spark.table(f"{default_warehouse.schema}_marts.recommendation_evaluation").where("run_id = 'r0001'").collect()
+    rows = (
+        spark.table(f"{default_warehouse.schema}_marts.recommendation_evaluation").where("run_id = 'r0001'").collect()
+    )
     assert {r.model for r in rows} >= {"global_popularity", "recent_popularity", "category_popularity",
                                        "segment_popularity", "als_implicit", "als_explicit"}  # fmt: skip
     assert {r.user_group for r in rows} == {"warm", "cold", "all"}
@@ -148,11 +154,16 @@ def test_a_failed_run_leaves_the_published_tables_unchanged(spark, default_wareh
 
     marts = f"{default_warehouse.schema}_marts"
     before = {
-        name: sorted(map(tuple, spark.table(f"{marts}.{name}").collect()), key=str) for name in ("recommendations_by_customer", "recommendation_runs")
+        name: sorted(map(tuple, spark.table(f"{marts}.{name}").collect()), key=str)
+        for name in ("recommendations_by_customer", "recommendation_runs")
     }
     with pytest.raises(InjectedFailure):
         run(spark, _config(default_warehouse.schema, fail_after_stage=stage, n_cutoffs=1), run_id=f"r9999{stage}")
     after = {name: sorted(map(tuple, spark.table(f"{marts}.{name}").collect()), key=str) for name in before}
     assert after == before
-    leftovers = [t.name for t in spark.catalog.listTables(f"{default_warehouse.schema}_recommendation_runs") if f"r9999{stage}" in t.name]
+    leftovers = [
+        t.name
+        for t in spark.catalog.listTables(f"{default_warehouse.schema}_recommendation_runs")
+        if f"r9999{stage}" in t.name
+    ]
     assert leftovers == []

@@ -33,32 +33,49 @@ def test_every_raw_row_is_staged_or_rejected(spark, default_warehouse) -> None:
 
 def test_quirks_parse_back_through_spark(spark, default_warehouse) -> None:
     stg = lambda name: default_warehouse.table("staging", name)  # noqa: E731
-    multiline = spark.sql(
-        f"select count(*) as n from {stg('stg_olist__order_reviews')} where instr(review_comment_message, char(10)) > 0"
-    ).first().n
+    multiline = (
+        spark.sql(
+            f"select count(*) as n from {stg('stg_olist__order_reviews')} "
+            "where instr(review_comment_message, char(10)) > 0"
+        )
+        .first()
+        .n
+    )
     # a quoted comment spanning lines stays one field (the CSV parser normalises its CRLF to a line feed)
     assert multiline > 0, "multi-line comments survive as one field"
-    quoted = spark.sql(
-        f"select count(*) as n from {stg('stg_olist__order_reviews')} where review_comment_message like '%\"%'"
-    ).first().n
+    quoted = (
+        spark.sql(
+            f"select count(*) as n from {stg('stg_olist__order_reviews')} where review_comment_message like '%\"%'"
+        )
+        .first()
+        .n
+    )
     assert quoted > 0, "embedded quotes are un-doubled"
-    zeros = spark.sql(
-        f"select count(*) as n from {stg('stg_olist__customers')} where customer_zip_code_prefix like '0%'"
-    ).first().n
+    zeros = (
+        spark.sql(f"select count(*) as n from {stg('stg_olist__customers')} where customer_zip_code_prefix like '0%'")
+        .first()
+        .n
+    )
     assert zeros > 0, "zip codes keep their leading zeros"
     first = spark.sql(
         f"select product_category_name from {stg('stg_olist__category_translations')} where not is_fallback"
     ).collect()
     names = {r.product_category_name for r in first}
     assert "cama_mesa_banho" in names, "the BOM does not leak into the first value"
-    fallback = spark.sql(
-        f"select count(*) as n from {stg('stg_olist__products')} where product_category_name_english is null"
-    ).first().n
+    fallback = (
+        spark.sql(f"select count(*) as n from {stg('stg_olist__products')} where product_category_name_english is null")
+        .first()
+        .n
+    )
     assert fallback == 0
-    uncategorized = spark.sql(
-        f"select count(*) as n from {stg('stg_olist__products')} where not has_category "
-        "and product_category_name_english = 'uncategorized'"
-    ).first().n
+    uncategorized = (
+        spark.sql(
+            f"select count(*) as n from {stg('stg_olist__products')} where not has_category "
+            "and product_category_name_english = 'uncategorized'"
+        )
+        .first()
+        .n
+    )
     assert uncategorized > 0
 
 
@@ -76,14 +93,14 @@ def bad_data(make_data, session_dir: Path) -> Path:
     shutil.copytree(good, bad, dirs_exist_ok=True)
     orders = (bad / "olist_orders_dataset.csv").read_text().splitlines()
     a_real_order = orders[1]
-    first_id = a_real_order.split(",")[0]
     _write_lines(
         bad / "olist_orders_dataset.csv",
         [
             # a malformed CSV record (too many fields)
             "badbadbadbadbadbadbadbadbadbad01,cust,delivered,2017-01-01 10:00:00,,,,2017-01-10 00:00:00,EXTRA,FIELDS",
             # an unparseable timestamp
-            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa02,bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb,delivered,2017-02-30 25:61:00,,,,2017-03-10 00:00:00",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa02,bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb,delivered,"
+            "2017-02-30 25:61:00,,,,2017-03-10 00:00:00",
             # a duplicate key (an existing order_id again, with another status)
             a_real_order.replace(",delivered,", ",canceled,").replace(",shipped,", ",canceled,"),
             # a missing key
@@ -113,8 +130,7 @@ def test_bad_rows_are_rejected_with_reasons_and_nothing_is_lost(spark, build_war
     malformed = next(r for r in rejected if r.reject_reason == "malformed csv record")
     assert "badbadbad" in malformed.raw_record, "the raw record is kept for the user to see"
     counts = {
-        r.source_table: r
-        for r in spark.sql(f"select * from {wh.table('staging', 'stg_olist__row_counts')}").collect()
+        r.source_table: r for r in spark.sql(f"select * from {wh.table('staging', 'stg_olist__row_counts')}").collect()
     }
     assert counts["orders"].rejected_rows == 4
     assert counts["orders"].raw_rows == counts["orders"].staged_rows + 4

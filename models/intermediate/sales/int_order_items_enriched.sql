@@ -40,42 +40,56 @@ orders as (
 
 customers as (
 
-    select customer_id, customer_unique_id, customer_state
+    select
+        customer_id,
+        customer_unique_id,
+        customer_state
     from {{ ref('stg_olist__customers') }}
 
 ),
 
 products as (
 
-    select product_id, product_category_name, product_category_name_english
+    select
+        product_id,
+        product_category_name,
+        product_category_name_english
     from {{ ref('stg_olist__products') }}
 
 ),
 
 sellers as (
 
-    select seller_id, seller_state
+    select
+        seller_id,
+        seller_state
     from {{ ref('stg_olist__sellers') }}
 
 ),
 
 order_payments as (
 
-    select order_id, payment_total
+    select
+        order_id,
+        payment_total
     from {{ ref('int_order_payments_aggregated') }}
 
 ),
 
 order_reviews as (
 
-    select order_id, review_score
+    select
+        order_id,
+        review_score
     from {{ ref('int_order_reviews_aggregated') }}
 
 ),
 
 order_item_values as (
 
-    select order_id, sum(price + freight_value) as order_item_value
+    select
+        order_id,
+        sum(price + freight_value) as order_item_value
     from order_items
     group by order_id
 

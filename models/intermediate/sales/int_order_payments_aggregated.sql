@@ -17,7 +17,7 @@ ranked as (
     select
         *,
         row_number() over (
-            partition by order_id order by payment_value desc, payment_sequential
+            partition by order_id order by payment_value desc, payment_sequential asc
         ) as value_rank
     from order_payments
 

@@ -24,7 +24,7 @@ ranked as (
         *,
         row_number() over (
             partition by order_id
-            order by review_answered_at desc nulls last, review_created_at desc nulls last, review_id
+            order by review_answered_at desc nulls last, review_created_at desc nulls last, review_id asc
         ) as recency_rank
     from order_reviews
 

@@ -2,7 +2,10 @@ with
 
 products as (
 
-    select product_id, product_category_name_english from {{ ref('dim_products') }}
+    select
+        product_id,
+        product_category_name_english
+    from {{ ref('dim_products') }}
 
 ),
 
@@ -21,7 +24,9 @@ order_items as (
 
 catalogue as (
 
-    select product_category_name_english, count(*) as product_count
+    select
+        product_category_name_english,
+        count(*) as product_count
     from products
     group by product_category_name_english
 
@@ -47,12 +52,12 @@ final as (
     select
         catalogue.product_category_name_english,
         catalogue.product_count,
+        sales.mean_price,
+        sales.mean_review_score,
         coalesce(sales.items_sold, 0) as items_sold,
         coalesce(sales.order_count, 0) as order_count,
         coalesce(sales.customer_count, 0) as customer_count,
         coalesce(sales.revenue, 0) as revenue,
-        sales.mean_price,
-        sales.mean_review_score,
         rank() over (order by coalesce(sales.revenue, 0) desc) as revenue_rank
     from catalogue
     left join sales

@@ -19,39 +19,39 @@
 with
 
 {% for measure, model, column, condition in measures %}
-{{ measure }}_values as (
+    {{ measure }}_values as (
 
-    select cast({{ column }} as double) as value
-    from {{ ref(model) }}
-    where {{ condition }} and {{ column }} is not null
+        select cast({{ column }} as double) as measure_value
+        from {{ ref(model) }}
+        where {{ condition }} and {{ column }} is not null
 
-),
+    ),
 
-{{ measure }}_summary as (
+    {{ measure }}_summary as (
 
-    select
-        '{{ measure }}' as measure,
-        count(*) as value_count,
-        avg(value) as mean,
-        stddev_samp(value) as stddev,
-        min(value) as min_value,
-        percentile(value, 0.25) as p25,
-        percentile(value, 0.5) as median,
-        percentile(value, 0.75) as p75,
-        percentile(value, 0.99) as p99,
-        max(value) as max_value,
-        skewness(value) as skewness,
-        skewness({{ log_transform('value') }}) as skewness_log
-    from {{ measure }}_values
+        select
+            '{{ measure }}' as measure,
+            count(*) as value_count,
+            avg(measure_value) as mean,
+            stddev_samp(measure_value) as stddev,
+            min(measure_value) as min_value,
+            percentile(measure_value, 0.25) as p25,
+            percentile(measure_value, 0.5) as median,
+            percentile(measure_value, 0.75) as p75,
+            percentile(measure_value, 0.99) as p99,
+            max(measure_value) as max_value,
+            skewness(measure_value) as skewness,
+            skewness({{ log_transform('measure_value') }}) as skewness_log
+        from {{ measure }}_values
 
-),
+    ),
 
 {% endfor %}
 final as (
 
     {% for measure, _, _, _ in measures %}
-    select * from {{ measure }}_summary
-    {{ 'union all' if not loop.last }}
+        select * from {{ measure }}_summary
+        {{ 'union all' if not loop.last }}
     {% endfor %}
 
 )

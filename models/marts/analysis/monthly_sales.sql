@@ -14,7 +14,9 @@ orders as (
 
 first_purchases as (
 
-    select customer_unique_id, min(purchased_at) as first_purchased_at
+    select
+        customer_unique_id,
+        min(purchased_at) as first_purchased_at
     from orders
     where is_valid_purchase
     group by customer_unique_id

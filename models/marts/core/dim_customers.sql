@@ -15,7 +15,10 @@ customers as (
 
 orders as (
 
-    select customer_id, purchased_at from {{ ref('stg_olist__orders') }}
+    select
+        customer_id,
+        purchased_at
+    from {{ ref('stg_olist__orders') }}
 
 ),
 
@@ -36,7 +39,7 @@ located as (
         orders.purchased_at,
         row_number() over (
             partition by customers.customer_unique_id
-            order by orders.purchased_at desc nulls last, customers.customer_id
+            order by orders.purchased_at desc nulls last, customers.customer_id asc
         ) as recency_rank,
         count(orders.customer_id) over (partition by customers.customer_unique_id) as order_count_all_statuses
     from customers
@@ -53,7 +56,6 @@ final as (
         located.customer_city,
         located.customer_state,
         located.order_count_all_statuses,
-        coalesce(customer_rfm.order_count, 0) as valid_order_count,
         customer_rfm.monetary_value,
         customer_rfm.first_purchased_at,
         customer_rfm.last_purchased_at,
@@ -61,6 +63,7 @@ final as (
         customer_rfm.recency_score,
         customer_rfm.frequency_score,
         customer_rfm.monetary_score,
+        coalesce(customer_rfm.order_count, 0) as valid_order_count,
         coalesce(customer_rfm.segment, 'no_valid_purchase') as segment,
         coalesce(customer_rfm.order_count, 0) > 1 as is_repeat_buyer
     from located

@@ -35,7 +35,6 @@ final as (
         products.product_id,
         products.product_category_name,
         products.product_category_name_english,
-        dense_rank() over (order by products.product_category_name_english) - 1 as category_code,
         products.has_category,
         products.product_name_length,
         products.product_description_length,
@@ -44,17 +43,18 @@ final as (
         products.product_length_cm,
         products.product_height_cm,
         products.product_width_cm,
-        coalesce(sales.items_sold, 0) as items_sold,
-        coalesce(sales.order_count, 0) as order_count,
-        coalesce(sales.customer_count, 0) as customer_count,
         sales.min_price,
         sales.mean_price,
         sales.max_price,
         sales.stddev_price,
-        coalesce(sales.revenue, 0) as revenue,
         sales.mean_review_score,
         sales.first_sold_at,
-        sales.last_sold_at
+        sales.last_sold_at,
+        dense_rank() over (order by products.product_category_name_english) - 1 as category_code,
+        coalesce(sales.items_sold, 0) as items_sold,
+        coalesce(sales.order_count, 0) as order_count,
+        coalesce(sales.customer_count, 0) as customer_count,
+        coalesce(sales.revenue, 0) as revenue
     from products
     left join sales
         on products.product_id = sales.product_id

@@ -28,11 +28,11 @@ final as (
         sellers.seller_zip_code_prefix,
         sellers.seller_city,
         sellers.seller_state,
+        sales.mean_review_score,
         coalesce(sales.items_sold, 0) as items_sold,
         coalesce(sales.order_count, 0) as order_count,
         coalesce(sales.product_count, 0) as product_count,
-        coalesce(sales.revenue, 0) as revenue,
-        sales.mean_review_score
+        coalesce(sales.revenue, 0) as revenue
     from sellers
     left join sales
         on sellers.seller_id = sales.seller_id

@@ -8,7 +8,10 @@ orders as (
 
 customers as (
 
-    select customer_id, customer_unique_id from {{ ref('stg_olist__customers') }}
+    select
+        customer_id,
+        customer_unique_id
+    from {{ ref('stg_olist__customers') }}
 
 ),
 
@@ -35,7 +38,11 @@ order_payments as (
 
 order_reviews as (
 
-    select order_id, review_score, review_count from {{ ref('int_order_reviews_aggregated') }}
+    select
+        order_id,
+        review_score,
+        review_count
+    from {{ ref('int_order_reviews_aggregated') }}
 
 ),
 

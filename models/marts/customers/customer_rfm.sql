@@ -62,8 +62,8 @@ matched as (
     from scored
     inner join rfm_segments
         on scored.recency_score between rfm_segments.recency_score_min and rfm_segments.recency_score_max
-        and scored.frequency_score between rfm_segments.frequency_score_min and rfm_segments.frequency_score_max
-        and scored.monetary_score between rfm_segments.monetary_score_min and rfm_segments.monetary_score_max
+            and scored.frequency_score between rfm_segments.frequency_score_min and rfm_segments.frequency_score_max
+            and scored.monetary_score between rfm_segments.monetary_score_min and rfm_segments.monetary_score_max
 
 ),
 
@@ -87,12 +87,12 @@ final as (
         scored.recency_score,
         scored.frequency_score,
         scored.monetary_score,
-        concat(scored.recency_score, scored.frequency_score, scored.monetary_score) as rfm_cell,
-        matched.segment
+        matched.segment,
+        concat(scored.recency_score, scored.frequency_score, scored.monetary_score) as rfm_cell
     from scored
     left join matched
         on scored.customer_unique_id = matched.customer_unique_id
-        and matched.match_rank = 1
+            and matched.match_rank = 1
 
 )
 

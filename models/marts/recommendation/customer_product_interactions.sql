@@ -19,7 +19,9 @@ customer_products as (
 
 product_ratings as (
 
-    select product_id, avg(mean_review_score) as product_mean_rating
+    select
+        product_id,
+        avg(mean_review_score) as product_mean_rating
     from customer_products
     where mean_review_score is not null
     group by product_id
@@ -39,8 +41,6 @@ final as (
     select
         customer_products.customer_unique_id,
         customer_products.product_id,
-        dense_rank() over (order by customer_products.customer_unique_id) - 1 as customer_index,
-        dense_rank() over (order by customer_products.product_id) - 1 as product_index,
         customer_products.product_category_name_english,
         customer_products.purchase_count,
         customer_products.item_count,
@@ -49,6 +49,8 @@ final as (
         customer_products.last_purchased_at,
         customer_products.recency_days,
         customer_products.mean_review_score,
+        dense_rank() over (order by customer_products.customer_unique_id) - 1 as customer_index,
+        dense_rank() over (order by customer_products.product_id) - 1 as product_index,
         round(
             {{ implicit_confidence('customer_products.purchase_count', 'customer_products.monetary_value') }}, 6
         ) as implicit_confidence,

@@ -8,7 +8,9 @@ with
 
 translations as (
 
-    select product_category_name, product_category_name_english
+    select
+        product_category_name,
+        product_category_name_english
     from {{ ref('base_olist__product_category_name_translation') }}
     where reject_reason is null
 
@@ -37,9 +39,17 @@ fallbacks_not_in_file as (
 
 final as (
 
-    select product_category_name, product_category_name_english, false as is_fallback from translations
+    select
+        product_category_name,
+        product_category_name_english,
+        false as is_fallback
+    from translations
     union all
-    select product_category_name, product_category_name_english, true as is_fallback from fallbacks_not_in_file
+    select
+        product_category_name,
+        product_category_name_english,
+        true as is_fallback
+    from fallbacks_not_in_file
 
 )
 

@@ -23,18 +23,18 @@ final as (
     select
         products.product_id,
         products.product_category_name,
-        case
-            when products.product_category_name is null then 'uncategorized'
-            else coalesce(translations.product_category_name_english, products.product_category_name)
-        end as product_category_name_english,
-        products.product_category_name is not null as has_category,
         products.product_name_length,
         products.product_description_length,
         products.product_photo_count,
         products.product_weight_g,
         products.product_length_cm,
         products.product_height_cm,
-        products.product_width_cm
+        products.product_width_cm,
+        case
+            when products.product_category_name is null then 'uncategorized'
+            else coalesce(translations.product_category_name_english, products.product_category_name)
+        end as product_category_name_english,
+        products.product_category_name is not null as has_category
     from products
     left join translations
         on products.product_category_name = translations.product_category_name

@@ -16,24 +16,29 @@
 with
 
 {% for entity, record_key in entities %}
-rejected_{{ entity }} as (
+    rejected_{{ entity }} as (
 
-    select
-        '{{ entity }}' as source_table,
-        {{ record_key }} as record_key,
-        reject_reason,
-        raw_record
-    from {{ ref('base_olist__' ~ entity) }}
-    where reject_reason is not null
+        select
+            '{{ entity }}' as source_table,
+            {{ record_key }} as record_key,
+            reject_reason,
+            raw_record
+        from {{ ref('base_olist__' ~ entity) }}
+        where reject_reason is not null
 
-),
+    ),
 
 {% endfor %}
 final as (
 
     {% for entity, _ in entities %}
-    select source_table, record_key, reject_reason, raw_record from rejected_{{ entity }}
-    {{ 'union all' if not loop.last }}
+        select
+            source_table,
+            record_key,
+            reject_reason,
+            raw_record
+        from rejected_{{ entity }}
+        {{ 'union all' if not loop.last }}
     {% endfor %}
 
 )

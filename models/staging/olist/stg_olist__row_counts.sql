@@ -18,28 +18,37 @@ with
 
 rejected as (
 
-    select source_table, count(*) as rejected_rows
+    select
+        source_table,
+        count(*) as rejected_rows
     from {{ ref('stg_olist__rejected_rows') }}
     group by source_table
 
 ),
 
 {% for entity, staging_model, staged_filter in entities %}
-counts_{{ entity }} as (
+    counts_{{ entity }} as (
 
-    select
-        '{{ entity }}' as source_table,
-        (select count(*) from {{ source('olist', entity) }}) as raw_rows,
-        (select count(*) from {{ ref(staging_model) }} where {{ staged_filter }}) as staged_rows
+        select
+            '{{ entity }}' as source_table,
+            (select count(*) from {{ source('olist', entity) }}) as raw_rows,
+            (
+                select count(*) from {{ ref(staging_model) }}
+                where {{ staged_filter }}
+            ) as staged_rows
 
-),
+    ),
 
 {% endfor %}
 unioned as (
 
     {% for entity, _, _ in entities %}
-    select source_table, raw_rows, staged_rows from counts_{{ entity }}
-    {{ 'union all' if not loop.last }}
+        select
+            source_table,
+            raw_rows,
+            staged_rows
+        from counts_{{ entity }}
+        {{ 'union all' if not loop.last }}
     {% endfor %}
 
 ),

@@ -23,7 +23,7 @@ checked as (
             {{ malformed_record_problem() }},
             {{ id_problem('product_id') }},
             {%- for measure in measures %}
-            {{ number_problem(measure, data_type='double', min_value=0) }}{{ ',' if not loop.last }}
+                {{ number_problem(measure, data_type='double', min_value=0) }}{{ ',' if not loop.last }}
             {%- endfor %}
         ) as reject_reason
     from source
