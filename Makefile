@@ -31,12 +31,13 @@ export OLIST_DATA_DIR := $(GENERATED_DIR)
 DATA_STEP := $(GENERATED_DIR)/.complete
 endif
 
-.PHONY: help venv data check-data run build recommend test reset docs
+.PHONY: help venv data check-data run build recommend lint test reset docs
 
 help:
 	@echo "make run     build the warehouse (dbt build on Spark), then train/evaluate/publish recommendations"
 	@echo "make recommend  only the ALS job, on the marts already built"
 	@echo "make test    run the whole test suite"
+	@echo "make lint    ruff (lint + format check), sqlfluff, dbt project-structure check"
 	@echo "make docs    dbt docs generate (target/index.html)"
 	@echo "make reset   delete the local warehouse ($(OLIST_WAREHOUSE_DIR))"
 
@@ -74,7 +75,14 @@ run: build
 docs: venv data
 	$(BIN)/dbt docs generate
 
-test: venv
+lint: venv
+	$(BIN)/ruff check python_jobs tests/python
+	$(BIN)/ruff format --check python_jobs tests/python
+	$(BIN)/sqlfluff lint models macros analyses tests --disable-progress-bar
+	$(BIN)/dbt parse --target-path target/lint --quiet
+	$(BIN)/python -m project_checks.structure target/lint/manifest.json
+
+test: venv lint
 	$(BIN)/python -m pytest
 
 reset:
