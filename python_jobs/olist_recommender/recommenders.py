@@ -205,19 +205,24 @@ def blend(first: DataFrame, second: DataFrame, weight: float) -> DataFrame:
 def top_k(users: DataFrame, sources: list[tuple[str, DataFrame]], bought: DataFrame, k: int) -> DataFrame:
     """customer_unique_id, rank (1..k), product_id, score, source: the first sources fill first, never a bought product.
 
-    A source frame that already has a `source` column (an earlier top_k result) keeps its own tags.
+    Within a source, candidates go by score; a source frame that is already a ranked list (an earlier top_k result,
+    with `rank` and `source` columns) keeps its own order and tags, whatever the scales of its scores.
     """
     parts = [
-        df.select(USER, ITEM, F.col("score").cast("double"), F.lit(i).alias("_p"),
-                  F.col("source") if "source" in df.columns else F.lit(name).alias("source"))
+        df.select(
+            USER, ITEM, F.col("score").cast("double"), F.lit(i).alias("_p"),
+            F.col("rank").alias("_r") if "rank" in df.columns else F.lit(None).cast("int").alias("_r"),
+            F.col("source") if "source" in df.columns else F.lit(name).alias("source"),
+        )
         for i, (name, df) in enumerate(sources)
     ]  # fmt: skip
     candidates = parts[0]
     for part in parts[1:]:
         candidates = candidates.unionByName(part)
     candidates = candidates.join(users.select(USER), USER, "left_semi").join(bought, [USER, ITEM], "left_anti")
-    best_source = Window.partitionBy(USER, ITEM).orderBy("_p", F.desc("score"))
-    order = Window.partitionBy(USER).orderBy("_p", F.desc("score"), ITEM)
+    within = ["_p", F.asc_nulls_last("_r"), F.desc("score")]
+    best_source = Window.partitionBy(USER, ITEM).orderBy(*within)
+    order = Window.partitionBy(USER).orderBy(*within, ITEM)
     return (
         candidates.withColumn("_b", F.row_number().over(best_source))
         .where("_b = 1")

@@ -167,3 +167,31 @@ def test_a_failed_run_leaves_the_published_tables_unchanged(spark, default_wareh
         if f"r9999{stage}" in t.name
     ]
     assert leftovers == []
+
+
+def test_a_ranked_list_keeps_its_order_when_fallbacks_fill_it(spark) -> None:
+    from olist_recommender.recommenders import top_k
+
+    users = spark.createDataFrame([("u",)], "customer_unique_id string")
+    # the chosen model's list mixes sources whose scores are on different scales: its ranks decide, not scores
+    chosen = spark.createDataFrame(
+        [
+            ("u", 1, "p1", 0.2, "co_purchase"),
+            ("u", 2, "p2", 0.1, "co_purchase"),
+            ("u", 3, "p3", 3.5, "category_popularity"),
+        ],
+        "customer_unique_id string, rank int, product_id string, score double, source string",
+    )
+    fallback = spark.createDataFrame(
+        [("u", "p9", 99.0), ("u", "p2", 50.0), ("u", "p4", 1.0), ("u", "p5", 7.0)],
+        "customer_unique_id string, product_id string, score double",
+    )
+    bought = spark.createDataFrame([("u", "p5")], "customer_unique_id string, product_id string")
+    rows = top_k(users, [("co_purchase", chosen), ("global_popularity", fallback)], bought, 5).orderBy("rank").collect()
+    assert [(r.product_id, r.source) for r in rows] == [
+        ("p1", "co_purchase"),
+        ("p2", "co_purchase"),
+        ("p3", "category_popularity"),
+        ("p9", "global_popularity"),
+        ("p4", "global_popularity"),
+    ]
