@@ -124,7 +124,9 @@ def make_data(session_dir: Path) -> Callable[..., Path]:
 @pytest.fixture(scope="session")
 def build_warehouse(spark, session_dir: Path) -> Callable[..., Warehouse]:
     def _build(schema: str, data_dir: Path, select: list[str] | None = None) -> Warehouse:
-        args = ["build"] + (["--select", *select] if select else [])
+        # a partial build takes only tests whose parents are all selected (a test between a selected seed and an
+        # unbuilt mart would otherwise run against a missing table)
+        args = ["build"] + (["--select", *select, "--indirect-selection", "cautious"] if select else [])
         result = run_dbt(args, schema=schema, data_dir=data_dir, target_path=session_dir / f"target_{schema}")
         return Warehouse(schema=schema, data_dir=data_dir, build=result)
 
