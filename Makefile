@@ -31,14 +31,34 @@ export OLIST_DATA_DIR := $(GENERATED_DIR)
 DATA_STEP := $(GENERATED_DIR)/.complete
 endif
 
-.PHONY: help venv data check-data run build recommend lint test reset docs
+# The shared warehouse (DBT_TARGET=thrift): a Hive metastore service + a Spark Thrift Server on this machine,
+# bound to loopback (`make services-up`), or a team's server: set SPARK_THRIFT_HOST and HIVE_METASTORE_URIS.
+export OLIST_SERVICES_DIR ?= $(OLIST_WAREHOUSE_DIR)/shared
+export HIVE_METASTORE_PORT ?= 9083
+export SPARK_THRIFT_HOST ?= 127.0.0.1
+export SPARK_THRIFT_PORT ?= 10000
+SERVICES = $(BIN)/python -m olist_warehouse services
+ifeq ($(DBT_TARGET),thrift)
+export HIVE_METASTORE_URIS ?= thrift://127.0.0.1:$(HIVE_METASTORE_PORT)
+ifeq ($(SPARK_THRIFT_HOST),127.0.0.1)
+export SPARK_WAREHOUSE_DIR ?= $(OLIST_SERVICES_DIR)/spark-warehouse
+SERVICES_STEP := services-up
+endif
+endif
+
+.PHONY: report bench help venv data check-data run build recommend lint test reset docs sql services-up services-down services-status
 
 help:
 	@echo "make run     build the warehouse (dbt build on Spark), then train/evaluate/publish recommendations"
 	@echo "make recommend  only the ALS job, on the marts already built"
+	@echo "make report  execute the analysis notebook on the warehouse -> $(OLIST_WAREHOUSE_DIR)/report/*.html, figures/*.png"
 	@echo "make test    run the whole test suite"
+	@echo "make bench   benchmark the pipeline at BENCH_SCALES=0.1,1,10 (prints a table; benchmarks/RESULTS.md)"
 	@echo "make lint    ruff (lint + format check), sqlfluff, dbt project-structure check"
 	@echo "make docs    dbt docs generate (target/index.html)"
+	@echo "make sql Q=\"select ...\"  (or F=analyses/x.sql [VARS=\"name=value\"])  query the warehouse, print a table"
+	@echo "make services-up / services-down / services-status   local Hive metastore + Spark Thrift Server"
+	@echo "             (DBT_TARGET=thrift make run builds and publishes through them; it starts them if needed)"
 	@echo "make reset   delete the local warehouse ($(OLIST_WAREHOUSE_DIR))"
 
 $(INSTALLED): requirements.txt pyproject.toml
@@ -52,6 +72,12 @@ $(INSTALLED): requirements.txt pyproject.toml
 
 venv: $(INSTALLED)
 
+# benchmark-only dependencies (the `implicit` ALS library), for `make bench` and its smoke test
+BENCH_INSTALLED := $(VENV)/.bench-installed
+$(BENCH_INSTALLED): benchmarks/requirements.txt $(INSTALLED)
+	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt
+	touch $@
+
 $(GENERATED_DIR)/.complete: | $(INSTALLED)
 	$(BIN)/python -m olist_synth --out $(GENERATED_DIR) --scale $(OLIST_SCALE) --seed $(OLIST_SEED)
 	touch $@
@@ -61,29 +87,54 @@ check-data:
 
 data: $(DATA_STEP)
 
-build: venv data
+build: venv data $(SERVICES_STEP)
 	@echo "==> dbt build ($(DBT_TARGET)) on $(OLIST_DATA_DIR)"
 	$(BIN)/dbt build
 
-recommend: venv
+recommend: venv $(SERVICES_STEP)
 	@echo "==> recommendation job on $(DBT_SCHEMA)_marts"
 	$(BIN)/python -m olist_recommender --schema $(DBT_SCHEMA) $(JOB_ARGS)
 
 run: build
 	@$(MAKE) --no-print-directory recommend
+	@echo "==> next: make report   (executes notebooks/olist_recommender.ipynb -> $(REPORT_DIR)/olist_recommender.html + figures/*.png)"
+
+# the analysis notebook, executed headlessly on the current warehouse: HTML report + PNG figures
+REPORT_DIR ?= $(OLIST_WAREHOUSE_DIR)/report
+report: venv $(SERVICES_STEP)
+	$(BIN)/python -m olist_analysis --out $(REPORT_DIR) --schema $(DBT_SCHEMA)
 
 docs: venv data
 	$(BIN)/dbt docs generate
 
+sql: venv
+	@$(BIN)/python -m olist_warehouse sql $(if $(F),--file "$(F)",) $(foreach v,$(VARS),--var "$(v)") $(if $(Q),"$(Q)",)
+
+services-up: venv
+	$(SERVICES) start
+
+services-down: venv
+	$(SERVICES) stop
+
+services-status: venv
+	$(SERVICES) status
+
+# whole pipeline at several scales: wall seconds, peak RSS, rows per stage; Spark ALS vs implicit; top-K vs matmul
+BENCH_SCALES ?= 0.1,1,10
+BENCH_ARGS ?=
+bench: $(BENCH_INSTALLED)
+	$(BIN)/python benchmarks/bench.py --scales $(BENCH_SCALES) $(BENCH_ARGS)
+
 lint: venv
-	$(BIN)/ruff check python_jobs tests/python
-	$(BIN)/ruff format --check python_jobs tests/python
+	$(BIN)/ruff check python_jobs tests/python benchmarks notebooks
+	$(BIN)/ruff format --check python_jobs tests/python benchmarks notebooks
 	$(BIN)/sqlfluff lint models macros analyses tests --disable-progress-bar
 	$(BIN)/dbt parse --target-path target/lint --quiet
 	$(BIN)/python -m project_checks.structure target/lint/manifest.json
 
-test: venv lint
+test: venv $(BENCH_INSTALLED) lint
 	$(BIN)/python -m pytest
 
 reset:
+	-test -x $(BIN)/python && $(SERVICES) stop
 	rm -rf $(OLIST_WAREHOUSE_DIR) target logs

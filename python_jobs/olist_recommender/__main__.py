@@ -19,6 +19,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--top-n-per-segment", type=int, dest="top_n_per_segment", help="products per RFM segment (default 20)"
     )
+    p.add_argument(
+        "--models", type=lambda s: [x for x in s.split(",") if x], help="models to compare (default: all eight)"
+    )
     p.add_argument("--ks", type=lambda s: [int(x) for x in s.split(",")], help="evaluation K values, e.g. 5,10,20")
     p.add_argument("--cutoffs", type=lambda s: [x for x in s.split(",") if x], help="ISO dates; default: derived")
     p.add_argument("--n-cutoffs", type=int, dest="n_cutoffs", help="rolling-origin cut-offs when derived (default 3)")

@@ -8,6 +8,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+MODELS = (
+    "global_popularity",
+    "recent_popularity",
+    "category_popularity",
+    "segment_popularity",
+    "co_purchase",
+    "als_implicit",
+    "als_explicit",
+    "als_category_blend",
+)
+
 
 class ConfigError(ValueError):
     """A configuration value the job cannot run with; the message names the option."""
@@ -32,13 +43,16 @@ class JobConfig:
     # recomputes confidence from the training period at each cut-off with the same formula
     frequency_weight: float = 1.0
     monetary_weight: float = 0.25
-    # evaluation protocol
+    # evaluation protocol: the models compared (default all; ALS is tuned and fitted only when one needs it)
+    models: list[str] = field(default_factory=lambda: list(MODELS))
     ks: list[int] = field(default_factory=lambda: [5, 10, 20])
     cutoffs: list[str] = field(default_factory=list)  # ISO dates; empty = derived from the data
     n_cutoffs: int = 3
     test_window_days: int = 60
     bootstrap_samples: int = 500
     recent_half_life_days: float = 30.0
+    # recompute every mean with pyspark's RankingEvaluator and fail on a difference (slow: a debugging aid)
+    check_with_ranking_evaluator: bool = False
     selection_metric: str = "hit_rate"
     selection_k: int = 10
     # ALS
@@ -47,6 +61,7 @@ class JobConfig:
     seed: int = 42
     checkpoint_dir: str = ""  # empty = <warehouse>/checkpoints (use an HDFS/S3 path on a cluster)
     checkpoint_interval: int = 10
+    als_blocks: int = 0  # user and item blocks; 0 = from the data: one per 50k ratings, at most the cores
     blend_weight: float = 0.5  # share of the ALS rank in the ALS + category-popularity blend
     # serving
     top_k: int = 10
@@ -70,6 +85,10 @@ class JobConfig:
     def validate(self) -> JobConfig:
         if not self.ks or any(k <= 0 for k in self.ks):
             raise ConfigError(f"ks must be positive integers, got {self.ks}")
+        unknown = [m for m in self.models if m not in MODELS]
+        if not self.models or unknown:
+            raise ConfigError(f"models must be a non-empty subset of {', '.join(MODELS)}; unknown: {unknown}")
+        self.models = [m for m in MODELS if m in self.models]
         if self.top_k <= 0:
             raise ConfigError(f"top_k must be > 0, got {self.top_k}")
         if self.top_n_per_segment <= 0:

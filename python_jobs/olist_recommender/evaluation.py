@@ -63,14 +63,27 @@ class GroupResult:
 
 
 def evaluation_frame(
-    recommendations: DataFrame, test: DataFrame, test_users: DataFrame, product_codes: DataFrame
+    recommendations: DataFrame,
+    test: DataFrame,
+    test_users: DataFrame,
+    product_codes: DataFrame,
+    models: list[str] | None = None,
 ) -> DataFrame:
-    """One row per test user: user_group, prediction (ranked product codes, empty if none), label (relevant codes)."""
+    """One row per (model, test user): user_group, prediction (ranked product codes, empty if none), label.
+
+    `recommendations` holds the ranked lists of any number of models (column `model`; without it, one model named
+    ""), so every model of a cut-off is evaluated by one Spark query. Every model in `models` gets a row per test
+    user, also a model that recommended nothing.
+    """
+    if "model" not in recommendations.columns:
+        recommendations = recommendations.withColumn("model", F.lit(""))
+    names = models if models is not None else [""]
+    model_names = test_users.sparkSession.createDataFrame([(m,) for m in names], "model string")
     pred = (
         recommendations.join(product_codes, "product_id")
-        .groupBy("customer_unique_id")
+        .groupBy("model", "customer_unique_id")
         .agg(F.sort_array(F.collect_list(F.struct("rank", "product_code"))).alias("_ranked"))
-        .select("customer_unique_id", F.col("_ranked.product_code").alias("prediction"))
+        .select("model", "customer_unique_id", F.col("_ranked.product_code").alias("prediction"))
     )
     label = (
         test.join(product_codes, "product_id", "left")
@@ -80,8 +93,10 @@ def evaluation_frame(
     )
     return (
         test_users.join(label, "customer_unique_id")
-        .join(pred, "customer_unique_id", "left")
+        .crossJoin(F.broadcast(model_names))
+        .join(pred, ["model", "customer_unique_id"], "left")
         .select(
+            "model",
             "customer_unique_id",
             "user_group",
             F.coalesce("prediction", F.array().cast("array<double>")).alias("prediction"),
@@ -90,8 +105,15 @@ def evaluation_frame(
     )
 
 
-def evaluate_groups(frame: DataFrame, ks: list[int], catalogue_size: int) -> dict[str, GroupResult]:
-    return evaluate_rows(frame.orderBy("customer_unique_id").collect(), ks, catalogue_size)
+def evaluate_groups(
+    frame: DataFrame, ks: list[int], catalogue_size: int, models: list[str] | None = None
+) -> dict[str, dict[str, GroupResult]]:
+    """model -> user group -> per-user metrics, from one collect of an evaluation_frame (no test users: empty)."""
+    rows = frame.orderBy("model", "customer_unique_id").collect()
+    by_model: dict[str, list] = {m: [] for m in (models if models is not None else [""])}
+    for r in rows:
+        by_model.setdefault(r.model, []).append(r)
+    return {model: evaluate_rows(model_rows, ks, catalogue_size) for model, model_rows in by_model.items()}
 
 
 def evaluate_rows(rows: list, ks: list[int], catalogue_size: int) -> dict[str, GroupResult]:

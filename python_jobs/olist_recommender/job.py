@@ -15,13 +15,12 @@ from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
 from olist_recommender import recommenders as rec
-from olist_recommender.config import InjectedFailure, JobConfig
+from olist_recommender.config import MODELS, InjectedFailure, JobConfig
 from olist_recommender.data import Inputs, read_inputs
 from olist_recommender.evaluation import (
     METRICS,
     bootstrap_means,
     evaluate_groups,
-    evaluate_rows,
     evaluation_frame,
     spark_means,
 )
@@ -59,12 +58,23 @@ def _training_data(purchases: DataFrame, inputs: Inputs, config: JobConfig, as_o
 
 
 def recommend(
-    model: str, data: rec.TrainingData, users: DataFrame, k: int, config: JobConfig, als: dict[str, rec.AlsFit]
+    model: str,
+    data: rec.TrainingData,
+    users: DataFrame,
+    k: int,
+    config: JobConfig,
+    als: dict[str, rec.AlsFit],
+    shared: dict[str, DataFrame] | None = None,
 ) -> DataFrame:
     """Top-k for `users` from one model. Popularity-type models fall back to global popularity; pure ALS does not
-    (a customer it has never seen gets no list, which evaluation counts as a miss)."""
+    (a customer it has never seen gets no list, which evaluation counts as a miss). `shared` memoises candidate
+    lists several models use (category popularity) for the same users and k, cached once."""
     n = k + data.depth
     popular = rec.for_everyone(users, data.popularity, n)
+    shared = {} if shared is None else shared
+    if "category_popularity" not in shared:
+        shared["category_popularity"] = rec.category_popularity(data, users, n).cache()
+    by_category = shared["category_popularity"]
     sources: list[tuple[str, DataFrame]]
     if model == "global_popularity":
         sources = [("global_popularity", popular)]
@@ -73,13 +83,13 @@ def recommend(
             ("recent_popularity", rec.for_everyone(users, rec.recent_popularity(data, config.recent_half_life_days), n))
         ]
     elif model == "category_popularity":
-        sources = [("category_popularity", rec.category_popularity(data, users, n)), ("global_popularity", popular)]
+        sources = [("category_popularity", by_category), ("global_popularity", popular)]
     elif model == "segment_popularity":
         sources = [("segment_popularity", rec.segment_popularity(data, users, n)), ("global_popularity", popular)]
     elif model == "co_purchase":
         sources = [
             ("co_purchase", rec.co_purchase(data, users)),
-            ("category_popularity", rec.category_popularity(data, users, n)),
+            ("category_popularity", by_category),
             ("global_popularity", popular),
         ]
     elif model in ("als_implicit", "als_explicit"):
@@ -87,7 +97,7 @@ def recommend(
     elif model == "als_category_blend":
         fused = rec.blend(
             rec.als_candidates(als["als_implicit"], users, n),
-            rec.category_popularity(data, users, n),
+            by_category,
             config.blend_weight,
         )
         sources = [("als_category_blend", fused), ("global_popularity", popular)]
@@ -96,11 +106,21 @@ def recommend(
     return rec.top_k(users, sources, data.bought(), k)
 
 
-def _fit_als_models(data: rec.TrainingData, config: JobConfig, params: dict[str, dict]) -> dict[str, rec.AlsFit]:
-    return {
-        "als_implicit": rec.fit_als(data.interactions, params["als_implicit"], True, config, "implicit_confidence"),
-        "als_explicit": rec.fit_als(data.interactions, params["als_explicit"], False, config, "explicit_rating"),
-    }
+def als_needed(models: list[str]) -> list[str]:
+    """The ALS variants the given models need fitted (the blend uses the implicit one)."""
+    needed = {"als_implicit"} if {"als_implicit", "als_category_blend"} & set(models) else set()
+    return sorted(needed | ({"als_explicit"} & set(models)), reverse=True)
+
+
+def _fit_als_models(
+    data: rec.TrainingData, config: JobConfig, params: dict[str, dict], models: list[str]
+) -> dict[str, rec.AlsFit]:
+    fits = {}
+    for name in als_needed(models):
+        implicit = name == "als_implicit"
+        rating = "implicit_confidence" if implicit else "explicit_rating"
+        fits[name] = rec.fit_als(data.interactions, params[name], implicit, config, rating)
+    return fits
 
 
 def _grid(grid) -> list[dict]:
@@ -112,15 +132,19 @@ def _grid(grid) -> list[dict]:
 
 def tune_als(inputs: Inputs, config: JobConfig, cutoffs: list[dt.date], product_codes: DataFrame) -> dict[str, dict]:
     """Grid search on the validation window before the first cut-off; metric = selection metric on warm users."""
+    if not als_needed(config.models):
+        return {}
     vcut = validation_cutoff(cutoffs, config)
     split = make_split(inputs.purchases, vcut, config.test_window_days)
     data = _training_data(split.train, inputs, config, dt.datetime.combine(vcut, dt.time()))
     warm = split.test_users.where("user_group = 'warm'")
     best: dict[str, dict] = {}
-    for name, grid, implicit, rating in (
-        ("als_implicit", config.implicit_grid, True, "implicit_confidence"),
-        ("als_explicit", config.explicit_grid, False, "explicit_rating"),
-    ):
+    variants = {
+        "als_implicit": (config.implicit_grid, True, "implicit_confidence"),
+        "als_explicit": (config.explicit_grid, False, "explicit_rating"),
+    }
+    for name in als_needed(config.models):
+        grid, implicit, rating = variants[name]
         scored = []
         for params in _grid(grid):
             fit = rec.fit_als(data.interactions, params, implicit, config, rating)
@@ -131,7 +155,7 @@ def tune_als(inputs: Inputs, config: JobConfig, cutoffs: list[dt.date], product_
                 config.selection_k,
             )
             frame = evaluation_frame(recs, split.test, warm, product_codes)
-            result = evaluate_groups(frame, [config.selection_k], 1)["all"]
+            result = evaluate_groups(frame, [config.selection_k], 1)[""]["all"]
             value = float(result.values[:, METRICS.index(config.selection_metric)].mean()) if result.n_users else 0.0
             scored.append((value, params))
             log.info(
@@ -178,38 +202,21 @@ def evaluate_at_cutoffs(
         split: Split = make_split(inputs.purchases, cutoff, config.test_window_days)
         data = _training_data(split.train, inputs, config, dt.datetime.combine(cutoff, dt.time()))
         catalogue = data.interactions.select(ITEM).distinct().count()
-        als = _fit_als_models(data, config, params)
+        als = _fit_als_models(data, config, params, config.models)
         test_users = split.test_users.cache()
-        for model in rec.MODELS:
-            tm = time.perf_counter()
-            recs = recommend(model, data, test_users, kmax, config, als)
-            frame = evaluation_frame(recs, split.test, test_users, product_codes)
-            collected = frame.orderBy("customer_unique_id").collect()
-            groups = evaluate_rows(collected, config.ks, catalogue)
-            # RankingEvaluator on the same rows, as a one-partition local frame (no recomputation per metric)
-            local = (
-                spark.createDataFrame(
-                    [(list(r.prediction), list(r.label)) for r in collected] or [([], [])],
-                    "prediction array<double>, label array<double>",
-                )
-                .coalesce(1)
-                .cache()
-            )
-            check = spark_means(local, config.ks)
-            all_values = groups["all"].values
-            for (k, metric), spark_value in check.items():
-                mine = float(all_values[:, groups["all"].columns.index((k, metric))].mean()) if len(all_values) else 0.0
-                if abs(mine - spark_value) > 1e-9:
-                    log.warning(
-                        "%s %s@%s: per-user mean %.6f differs from RankingEvaluator %.6f",
-                        model,
-                        metric,
-                        k,
-                        mine,
-                        spark_value,
-                    )
-            local.unpersist()
-            log.info("  %s evaluated at %s in %.1fs", model, cutoff, time.perf_counter() - tm)
+        shared: dict[str, DataFrame] = {}
+        recs = None
+        for model in config.models:
+            model_recs = recommend(model, data, test_users, kmax, config, als, shared).withColumn("model", F.lit(model))
+            recs = model_recs if recs is None else recs.unionByName(model_recs)
+        models = config.models
+        frame = evaluation_frame(recs, split.test, test_users, product_codes, models)
+        evaluated = evaluate_groups(frame, config.ks, catalogue, models)
+        if config.check_with_ranking_evaluator:
+            _check_with_ranking_evaluator(spark, recs, split.test, test_users, product_codes, evaluated, config.ks)
+        log.info("  %s models evaluated at %s in %.1fs", len(models), cutoff, time.perf_counter() - t0)
+        for model in models:
+            groups = evaluated[model]
             param_text = (
                 json.dumps(params.get(model if model != "als_category_blend" else "als_implicit", {}), sort_keys=True)
                 if model.startswith("als")
@@ -225,11 +232,7 @@ def evaluate_at_cutoffs(
                 n_users_total[(model, group)] = n_users_total.get((model, group), 0) + result.n_users
                 for j, (k, metric) in enumerate(result.columns):
                     lo, hi = np.percentile(b[:, j], [2.5, 97.5]) if result.n_users else (0.0, 0.0)
-                    value = (
-                        check[(k, metric)]
-                        if group == "all" and metric in ("precision", "recall", "ndcg", "map")
-                        else float(means[j])
-                    )
+                    value = float(means[j])
                     cell = (model, cutoff.isoformat(), group, k, metric)
                     rows.append(_row(*cell, value, (float(lo), float(hi)), result.n_users, param_text))
                 for k in config.ks:
@@ -239,11 +242,12 @@ def evaluate_at_cutoffs(
             "cut-off %s: %s test users evaluated on %s models in %.1fs",
             cutoff,
             test_users.count(),
-            len(rec.MODELS),
+            len(models),
             time.perf_counter() - t0,
         )
         test_users.unpersist()
         data.interactions.unpersist()
+        shared["category_popularity"].unpersist()
     # the mean over cut-offs; its interval: the same bootstrap draws averaged across cut-offs
     for (model, group), draws in boots.items():
         mean_b = np.mean(np.stack(draws), axis=0)
@@ -268,6 +272,32 @@ def evaluate_at_cutoffs(
     return rows
 
 
+def _check_with_ranking_evaluator(
+    spark: SparkSession,
+    recs: DataFrame,
+    test: DataFrame,
+    test_users: DataFrame,
+    product_codes: DataFrame,
+    evaluated: dict,
+    ks: list[int],
+) -> None:
+    """Recompute each model's means with pyspark's RankingEvaluator (12 Spark jobs per model: off by default)."""
+    for model, groups in evaluated.items():
+        frame = evaluation_frame(recs.where(F.col("model") == model), test, test_users, product_codes, [model])
+        rows = frame.select("prediction", "label").collect()
+        local = spark.createDataFrame(
+            [(list(r.prediction), list(r.label)) for r in rows] or [([], [])],
+            "prediction array<double>, label array<double>",
+        ).coalesce(1)
+        values = groups["all"].values
+        for (k, metric), spark_value in spark_means(local, ks).items():
+            mine = float(values[:, groups["all"].columns.index((k, metric))].mean()) if len(values) else 0.0
+            if abs(mine - spark_value) > 1e-9:
+                raise AssertionError(
+                    f"{model} {metric}@{k}: per-user mean {mine:.6f} != RankingEvaluator {spark_value:.6f}"
+                )
+
+
 def choose_model(rows: list[dict], config: JobConfig) -> tuple[str, str]:
     """The model with the best mean selection metric over cut-offs on all test users (ties: simpler model first)."""
     scores = {
@@ -278,7 +308,7 @@ def choose_model(rows: list[dict], config: JobConfig) -> tuple[str, str]:
         and r["k"] == config.selection_k
         and r["metric"] == config.selection_metric
     }
-    ranked = sorted(scores.values(), key=lambda r: (-r["value"], rec.MODELS.index(r["model"])))
+    ranked = sorted(scores.values(), key=lambda r: (-r["value"], MODELS.index(r["model"])))
     best, runner_up = ranked[0], ranked[1] if len(ranked) > 1 else None
     als_best = max((r for r in ranked if r["model"].startswith("als")), key=lambda r: r["value"], default=None)
     reason = (
@@ -305,7 +335,7 @@ def serve(inputs: Inputs, config: JobConfig, chosen: str, params: dict[str, dict
     data = rec.TrainingData(purchases=inputs.purchases, interactions=interactions, segments=segments, as_of=as_of)
     customers = inputs.customers.select(USER).cache()
     k, n = config.top_k, config.top_k + data.depth
-    als = _fit_als_models(data, config, params) if chosen.startswith("als") else {}
+    als = _fit_als_models(data, config, params, [chosen])
     primary = recommend(chosen, data, customers, k, config, als)
     # fallbacks for whoever the chosen model leaves short: segment, then category, then global popularity
     merged = rec.top_k(

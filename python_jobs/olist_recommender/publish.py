@@ -111,10 +111,23 @@ def publish(
         log.error("run %s: nothing published; the previous recommendation tables are unchanged", run_id)
         raise
     for name, table in tables.items():
-        spark.sql(f"create or replace view {marts}.{name} as select {', '.join(COLUMNS[name])} from {table}")
+        _point_view(spark, f"{marts}.{name}", f"select {', '.join(COLUMNS[name])} from {table}")
     log.info("swapped %s views in %s to run %s", len(tables), marts, run_id)
     _drop_old_runs(spark, runs, run_id, config.keep_previous_runs)
     return Publication(run_id=run_id, tables=tables)
+
+
+def _point_view(spark: SparkSession, view: str, query: str) -> None:
+    """Make `view` read `query` in one metastore operation.
+
+    `create or replace view` is not that: Spark drops the old view and then creates the new one, and a reader in
+    between gets TABLE_OR_VIEW_NOT_FOUND (the Thrift test caught it). `alter view ... as` updates the existing
+    definition with a single alter_table call; only the very first publish creates the view.
+    """
+    if spark.catalog.tableExists(view):
+        spark.sql(f"alter view {view} as {query}")
+    else:
+        spark.sql(f"create view {view} as {query}")
 
 
 def _drop_old_runs(spark: SparkSession, runs_schema: str, current: str, keep_previous: int) -> None:

@@ -24,16 +24,6 @@ from olist_recommender.config import JobConfig
 log = logging.getLogger(__name__)
 
 USER, ITEM = "customer_unique_id", "product_id"
-MODELS = (
-    "global_popularity",
-    "recent_popularity",
-    "category_popularity",
-    "segment_popularity",
-    "co_purchase",
-    "als_implicit",
-    "als_explicit",
-    "als_category_blend",
-)
 
 
 @dataclass
@@ -153,6 +143,9 @@ def fit_als(interactions: DataFrame, params: dict, implicit: bool, config: JobCo
         .join(items, ITEM)
         .select("user_index", "item_index", F.col(rating_column).cast("float").alias("rating"))
     )
+    blocks = config.als_blocks or max(
+        1, min(interactions.sparkSession.sparkContext.defaultParallelism, ratings.count() // 50_000)
+    )
     als = ALS(
         userCol="user_index",
         itemCol="item_index",
@@ -165,8 +158,8 @@ def fit_als(interactions: DataFrame, params: dict, implicit: bool, config: JobCo
         seed=config.seed,
         coldStartStrategy="drop",
         checkpointInterval=config.checkpoint_interval,
-        numUserBlocks=4,
-        numItemBlocks=4,
+        numUserBlocks=blocks,
+        numItemBlocks=blocks,
         nonnegative=implicit,
     )
     return AlsFit(model=als.fit(ratings), user_index=users, item_index=items, params=params)

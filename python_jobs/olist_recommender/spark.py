@@ -2,7 +2,9 @@
 
 The session sees the same catalog that dbt's target wrote to:
 - default: the embedded Hive metastore (Derby) and warehouse under OLIST_WAREHOUSE_DIR, as dbt's `session` target;
-- HIVE_METASTORE_URIS set: a shared Hive metastore service (the `thrift` target's catalog).
+- HIVE_METASTORE_URIS set: a shared Hive metastore service (the `thrift` target's catalog; `make services-up`
+  starts one with a Thrift server on this machine). New tables go under SPARK_WAREHOUSE_DIR when set, else where
+  the cluster's spark-defaults / hive-site say.
 The master comes from SPARK_MASTER when set; otherwise from spark-submit / spark-defaults (local only by default
 of Spark itself), so the same code runs under `spark-submit --master yarn|k8s|spark://...`.
 """
@@ -29,7 +31,6 @@ def spark_session(app_name: str = "olist-recommender", extra_conf: dict[str, str
     if os.environ.get("SPARK_MASTER"):
         builder = builder.master(os.environ["SPARK_MASTER"])
     conf = {
-        "spark.sql.warehouse.dir": str(wh / "spark-warehouse"),
         "spark.driver.memory": os.environ.get("SPARK_DRIVER_MEMORY", "4g"),
         "spark.driver.extraJavaOptions": f"-Dderby.system.home={wh} -Dlog4j2.configurationFile=file:{log4j}",
         "spark.sql.shuffle.partitions": os.environ.get("SPARK_SHUFFLE_PARTITIONS", "4"),
@@ -41,6 +42,9 @@ def spark_session(app_name: str = "olist-recommender", extra_conf: dict[str, str
         conf["spark.hadoop.hive.metastore.uris"] = os.environ["HIVE_METASTORE_URIS"]
     else:
         conf["spark.hadoop.javax.jdo.option.ConnectionURL"] = f"jdbc:derby:;databaseName={wh}/metastore_db;create=true"
+        conf["spark.sql.warehouse.dir"] = str(wh / "spark-warehouse")
+    if os.environ.get("SPARK_WAREHOUSE_DIR"):
+        conf["spark.sql.warehouse.dir"] = os.environ["SPARK_WAREHOUSE_DIR"]
     for key, value in {**conf, **(extra_conf or {})}.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()

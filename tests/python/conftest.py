@@ -7,13 +7,19 @@ gets its own schema (DBT_SCHEMA) and data folder (OLIST_DATA_DIR), so scenarios 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import socket
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from olist_warehouse import services
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 _SESSION_DIR = Path(os.environ.get("OLIST_TEST_DIR", "/tmp/olist_recommender_tests")) / f"run_{os.getpid()}"
@@ -139,3 +145,88 @@ def default_warehouse(build_warehouse, make_data) -> Iterator[Warehouse]:
     wh = build_warehouse("t_default", make_data("default"))
     assert wh.build.success, "dbt build failed:\n" + "\n".join(wh.build.failed()) + f"\n{wh.build.exception}"
     yield wh
+
+
+# ------------------------------------------------------------------------------------------ the shared warehouse
+# A real Hive metastore service + Spark Thrift Server (python -m olist_warehouse services), dbt's thrift target and
+# the ALS job attached to the same metastore: built once, used by the Thrift/SQL tests and the notebook test.
+THRIFT_SCHEMA = "t_thrift"
+THRIFT_K = 5
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def shared(session_dir: Path):
+    config = services.ServicesConfig(
+        state_dir=session_dir / "shared",
+        metastore_port=free_port(),
+        thrift_port=free_port(),
+        thrift_master="local[2]",
+        thrift_driver_memory="2g",
+        shuffle_partitions="2",
+    )
+    services.start_all(config)
+    yield config
+    services.stop_all(config)
+    assert services.status(config)["thrift"].startswith("stopped")
+
+
+def thrift_query(config: services.ServicesConfig, sql: str) -> list[tuple]:
+    from olist_warehouse.sql import Target, run_sql
+
+    frame = run_sql(sql, Target("thrift", config.host, config.thrift_port))
+    return [tuple(r) for r in frame.itertuples(index=False)]
+
+
+def thrift_env(config: services.ServicesConfig, session_dir: Path, data_dir: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        **config.client_env(),
+        "DBT_TARGET": "thrift",
+        "DBT_SCHEMA": THRIFT_SCHEMA,
+        "OLIST_DATA_DIR": str(data_dir),
+        "OLIST_WAREHOUSE_DIR": str(session_dir / "shared_clients"),
+        "SPARK_MASTER": "local[2]",
+        "SPARK_DRIVER_MEMORY": "2g",
+    }
+
+
+THRIFT_MODELS = ["global_popularity", "co_purchase", "als_implicit"]
+
+
+def thrift_job_command(session_dir: Path, models: list[str] | None = None) -> list[str]:
+    """The ALS job on the shared catalog, small: one cut-off, a one-point grid, three models (or `models`)."""
+    name = "_".join(models or THRIFT_MODELS)
+    config = session_dir / f"thrift_job_{name}.json"
+    config.write_text(
+        json.dumps(
+            {
+                "top_k": THRIFT_K,
+                "models": models or THRIFT_MODELS,
+                "n_cutoffs": 1,
+                "bootstrap_samples": 50,
+                "implicit_grid": {"rank": [8], "alpha": [10.0], "max_iter": [5]},
+            }
+        )
+    )
+    return [sys.executable, "-m", "olist_recommender", "--schema", THRIFT_SCHEMA, "--config", str(config)]
+
+
+@pytest.fixture(scope="session")
+def thrift_warehouse(shared, session_dir: Path, make_data) -> dict:
+    env = thrift_env(shared, session_dir, make_data("default"))
+    build = subprocess.run(
+        [str(BIN / "dbt"), "build", "--project-dir", str(PROJECT_DIR), "--target-path",
+         str(session_dir / "target_thrift"), "--log-path", str(session_dir / "logs_thrift"), "--no-use-colors"],
+        env=env, capture_output=True, text=True, cwd=session_dir,
+    )  # fmt: skip
+    assert build.returncode == 0, build.stdout[-4000:] + build.stderr[-2000:]
+    job = subprocess.run(thrift_job_command(session_dir), env=env, capture_output=True, text=True, cwd=session_dir)
+    assert job.returncode == 0, job.stdout[-3000:] + job.stderr[-3000:]
+    return {"env": env, "build": build.stdout, "job": job.stdout}

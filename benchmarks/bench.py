@@ -1,0 +1,330 @@
+"""Benchmark of the whole pipeline at several Olist scales (`make bench`, BENCH_SCALES="0.1 1 10").
+
+Per scale, in a fresh warehouse of its own (<OLIST_WAREHOUSE_DIR>/bench/scale_<s>/), each stage runs as the process a
+user runs and is measured from outside: wall seconds, peak RSS of the process tree (the Python driver + its JVM,
+sampled from /proc every 0.2 s), rows processed.
+
+  generate   python -m olist_synth                      rows: all rows written
+  dbt_build  dbt build (session target)                 rows: raw rows read; also the summed node seconds of
+                                                        models/seeds and of tests (run_results.json)
+  job        python -m olist_recommender (default       its own stage seconds: read, evaluate (tuning + rolling
+             configuration unless --job-config)         cut-offs), train, recommend (top-K for all), write (publish)
+  compare    Spark ALS vs the `implicit` library on the same interaction matrix and split (the job's last cut-off),
+             same rank / regularization / alpha / iterations: fit seconds and P@10 on the warm test users; Spark's
+             recommendForAllUsers top-K (scores/s) vs this machine's numpy float32 matrix-multiply rate.
+
+Prints a table per scale, the 1x -> 10x growth ratios when both ran, and writes everything as JSON
+(benchmarks/results/latest.json unless --out). Figures, not assertions: the targets are checked in RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+STAGES = ("generate", "dbt_build", "job", "compare")
+
+
+# ------------------------------------------------------------------------------------------ measuring a process
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            tree.setdefault(ppid, []).append(int(entry.name))
+    return tree
+
+
+def _tree_rss_bytes(root: int) -> int:
+    tree, total, stack = _children(), 0, [root]
+    while stack:
+        pid = stack.pop()
+        stack.extend(tree.get(pid, []))
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+        except OSError:
+            pass
+    return total
+
+
+def measured(command: list[str], env: dict[str, str], log_path: Path) -> dict:
+    """Run a command to completion; wall seconds, peak RSS of its process tree, exit code, output."""
+    peak = 0
+    started = time.perf_counter()
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT_DIR)
+        done = threading.Event()
+
+        def sample() -> None:
+            nonlocal peak
+            while not done.is_set():
+                peak = max(peak, _tree_rss_bytes(process.pid))
+                done.wait(0.2)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        code = process.wait()
+        done.set()
+        sampler.join()
+    wall = time.perf_counter() - started
+    output = log_path.read_text(errors="replace")
+    if code != 0:
+        raise RuntimeError(
+            f"{' '.join(command[:4])} ... failed with exit code {code}; log {log_path}:\n{output[-3000:]}"
+        )
+    return {"seconds": round(wall, 1), "peak_rss_mib": round(peak / 2**20), "output": output}
+
+
+# ------------------------------------------------------------------------------------------ the stages
+
+
+def stage_generate(scale: float, seed: int, data_dir: Path, env: dict, logs: Path) -> dict:
+    command = [sys.executable, "-m", "olist_synth", "--out", str(data_dir), "--scale", str(scale), "--seed", str(seed)]
+    result = measured(command, env, logs / "generate.log")
+    counts = {name: int(n.replace(",", "")) for name, n in re.findall(r"(\w+)\.csv=([\d,]+)", result.pop("output"))}
+    return {**result, "rows": sum(counts.values()), "files": counts}
+
+
+def stage_dbt_build(env: dict, work: Path, logs: Path) -> dict:
+    target = work / "target"
+    command = [str(BIN / "dbt"), "build", "--project-dir", str(PROJECT_DIR), "--target-path", str(target),
+               "--log-path", str(work / "logs"), "--no-use-colors"]  # fmt: skip
+    result = measured(command, env, logs / "dbt_build.log")
+    result.pop("output")
+    run_results = json.loads((target / "run_results.json").read_text())["results"]
+    node_seconds: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    for r in run_results:
+        kind = r["unique_id"].split(".")[0]
+        kind = "tests" if kind in ("test", "unit_test") else "models"
+        node_seconds[kind] = node_seconds.get(kind, 0.0) + float(r["execution_time"])
+        counts[kind] = counts.get(kind, 0) + 1
+    failed = [r["unique_id"] for r in run_results if r["status"] in ("error", "fail")]
+    return {
+        **result,
+        "model_node_seconds": round(node_seconds.get("models", 0.0), 1),
+        "test_node_seconds": round(node_seconds.get("tests", 0.0), 1),
+        "models": counts.get("models", 0),
+        "tests": counts.get("tests", 0),
+        "failed": failed,
+    }
+
+
+def stage_job(env: dict, schema: str, job_config: str | None, logs: Path) -> dict:
+    command = [sys.executable, "-m", "olist_recommender", "--schema", schema]
+    if job_config:
+        command += ["--config", job_config]
+    result = measured(command, env, logs / "job.log")
+    output = result.pop("output")
+    stages = dict(re.findall(r"(\w+)=([\d.]+)", re.search(r"Stage seconds: (.*)", output).group(1)))
+    interactions = int(re.search(r"read ([\d,]+) interactions", output).group(1).replace(",", ""))
+    recommendations = int(
+        re.search(r"published run \S+: ([\d,]+) customer recommendations", output).group(1).replace(",", "")
+    )
+    chosen = re.search(r"Chosen model: (\S+)", output).group(1)
+    return {
+        **result,
+        "stage_seconds": {k: float(v) for k, v in stages.items()},
+        "rows": interactions,
+        "recommendations": recommendations,
+        "chosen_model": chosen,
+    }
+
+
+def stage_compare(env: dict, schema: str, work: Path, logs: Path, args: argparse.Namespace) -> dict:
+    out = work / "compare.json"
+    command = [sys.executable, str(PROJECT_DIR / "benchmarks" / "compare.py"), "--schema", schema, "--out", str(out),
+               "--rank", str(args.rank), "--reg-param", str(args.reg_param), "--alpha", str(args.alpha),
+               "--iterations", str(args.iterations), "--top-k", str(args.top_k),
+               "--topk-users", str(args.topk_users)]  # fmt: skip
+    result = measured(command, env, logs / "compare.log")
+    result.pop("output")
+    return {**result, **json.loads(out.read_text())}
+
+
+# ------------------------------------------------------------------------------------------ one scale, reporting
+
+
+def run_scale(scale: float, args: argparse.Namespace, root: Path) -> dict:
+    work = root / f"scale_{scale:g}"
+    shutil.rmtree(work, ignore_errors=True)
+    logs = work / "bench_logs"
+    logs.mkdir(parents=True)
+    data_dir = work / "data"
+    schema = "bench"
+    env = {
+        **os.environ,
+        "OLIST_HOME": str(PROJECT_DIR),
+        "OLIST_WAREHOUSE_DIR": str(work),
+        "OLIST_DATA_DIR": str(data_dir),
+        "DBT_PROFILES_DIR": str(PROJECT_DIR),
+        "DBT_TARGET": "session",
+        "DBT_SCHEMA": schema,
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "PYTHONUNBUFFERED": "1",
+    }
+    for key in ("HIVE_METASTORE_URIS", "SPARK_WAREHOUSE_DIR"):
+        env.pop(key, None)
+    result: dict = {"scale": scale, "stages": {}}
+    started = time.perf_counter()
+    for stage in args.stages:
+        print(f"[scale {scale:g}] {stage} ...", flush=True)
+        if stage == "generate":
+            measured_stage = stage_generate(scale, args.seed, data_dir, env, logs)
+        elif stage == "dbt_build":
+            measured_stage = stage_dbt_build(env, work, logs)
+        elif stage == "job":
+            measured_stage = stage_job(env, schema, args.job_config, logs)
+        else:
+            measured_stage = stage_compare(env, schema, work, logs, args)
+        result["stages"][stage] = measured_stage
+        seconds, rss = measured_stage["seconds"], measured_stage["peak_rss_mib"]
+        print(f"[scale {scale:g}] {stage}: {seconds} s, peak RSS {rss} MiB", flush=True)
+    result["pipeline_seconds"] = round(
+        sum(result["stages"][s]["seconds"] for s in ("generate", "dbt_build", "job") if s in result["stages"]), 1
+    )
+    result["bench_seconds"] = round(time.perf_counter() - started, 1)
+    if not args.keep:
+        for sub in ("spark-warehouse", "metastore_db", "data", "checkpoints"):
+            shutil.rmtree(work / sub, ignore_errors=True)
+    return result
+
+
+def _row(name: str, seconds: float | None, rss: int | None, rows: int | None, note: str = "") -> str:
+    s = f"{seconds:10.1f}" if seconds is not None else f"{'':>10}"
+    r = f"{rss:10,}" if rss is not None else f"{'':>10}"
+    n = f"{rows:12,}" if rows is not None else f"{'':>12}"
+    return f"  {name:34} {s} {r} {n}  {note}"
+
+
+def report(result: dict) -> str:
+    st = result["stages"]
+    lines = [f"== scale {result['scale']:g}", f"  {'stage':34} {'seconds':>10} {'peak MiB':>10} {'rows':>12}"]
+    if "generate" in st:
+        g = st["generate"]
+        lines.append(_row("data generation", g["seconds"], g["peak_rss_mib"], g["rows"]))
+    if "dbt_build" in st:
+        d = st["dbt_build"]
+        lines.append(_row("dbt build", d["seconds"], d["peak_rss_mib"], st.get("generate", {}).get("rows"),
+                          f"{d['models']} models/seeds, {d['tests']} tests, {len(d['failed'])} failed"))  # fmt: skip
+        lines.append(_row("  models + seeds (summed node time)", d["model_node_seconds"], None, None))
+        lines.append(_row("  tests (summed node time)", d["test_node_seconds"], None, None))
+    if "job" in st:
+        j = st["job"]
+        lines.append(_row("ALS job", j["seconds"], j["peak_rss_mib"], j["rows"], f"chose {j['chosen_model']}"))
+        names = {"read": "read marts", "evaluate": "tune + evaluate (cut-offs)", "train": "fit chosen model",
+                 "recommend": "top-K for all customers", "write": "publish"}  # fmt: skip
+        for key, label in names.items():
+            rows = j["recommendations"] if key in ("recommend", "write") else None
+            lines.append(_row(f"  {label}", j["stage_seconds"].get(key), None, rows))
+    if "compare" in st:
+        c = st["compare"]
+        lines.append(_row("Spark ALS fit", c["spark_fit_seconds"], c["peak_rss_mib"], c["train_interactions"],
+                          f"P@{c['top_k']} {c['spark_precision']:.4f}"))  # fmt: skip
+        note = f"P@{c['top_k']} {c['implicit_precision']:.4f}; Spark/implicit {c['fit_ratio']:.1f}x"
+        lines.append(_row("implicit ALS fit", c["implicit_fit_seconds"], None, c["train_interactions"], note))
+        lines.append(_row("Spark top-K for all users", c["spark_topk_seconds"], None, c["scores"],
+                          f"{c['spark_scores_per_second']:.3g} scores/s, {c['topk_users']:,} users"))  # fmt: skip
+        lines.append(_row("numpy float32 matmul floor", c["floor_seconds"], None, c["scores"],
+                          f"{c['matmul_gflops']:.1f} GFLOP/s; Spark {c['topk_vs_floor']:.1f}x floor"))  # fmt: skip
+    if "pipeline_seconds" in result:
+        lines.append(_row("pipeline (generate + dbt + job)", result["pipeline_seconds"], None, None))
+    return "\n".join(lines)
+
+
+def growth(results: list[dict]) -> str:
+    by_scale = {r["scale"]: r for r in results}
+    if 1.0 not in by_scale or 10.0 not in by_scale:
+        return ""
+    one, ten = by_scale[1.0], by_scale[10.0]
+    lines = ["== growth 1x -> 10x (seconds ratio; 10 = linear)"]
+    for stage in ("generate", "dbt_build", "job", "compare"):
+        if stage in one["stages"] and stage in ten["stages"]:
+            ratio = ten["stages"][stage]["seconds"] / max(one["stages"][stage]["seconds"], 1e-9)
+            lines.append(f"  {stage:12} {ratio:6.2f}")
+    lines.append(f"  {'pipeline':12} {ten['pipeline_seconds'] / max(one['pipeline_seconds'], 1e-9):6.2f}")
+    return "\n".join(lines)
+
+
+def machine() -> dict:
+    mem = next(line for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
+        platform.processor(),
+    )
+    java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()[0]
+    import pyspark
+
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(int(mem.split()[1]) / 2**20, 1),
+        "python": platform.python_version(),
+        "java": java,
+        "pyspark": pyspark.__version__,
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--scales", default="0.1,1,10", help="comma-separated Olist scales (default 0.1,1,10)")
+    p.add_argument("--stages", default=",".join(STAGES), help=f"subset of {','.join(STAGES)}")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--job-config", help="JSON options for the ALS job (default: its defaults, as `make run`)")
+    p.add_argument("--rank", type=int, default=32)
+    p.add_argument("--reg-param", type=float, default=0.1)
+    p.add_argument("--alpha", type=float, default=10.0)
+    p.add_argument("--iterations", type=int, default=10)
+    p.add_argument("--top-k", type=int, default=10)
+    p.add_argument("--topk-users", type=int, default=100_000, help="cap on users in the top-K throughput run")
+    p.add_argument("--out", default=str(PROJECT_DIR / "benchmarks" / "results" / "latest.json"))
+    p.add_argument("--keep", action="store_true", help="keep each scale's warehouse and data")
+    args = p.parse_args(argv)
+    args.stages = [s for s in args.stages.split(",") if s]
+    unknown = set(args.stages) - set(STAGES)
+    if unknown:
+        p.error(f"unknown stage(s): {', '.join(sorted(unknown))}")
+    root = Path(os.environ.get("OLIST_WAREHOUSE_DIR", PROJECT_DIR / "warehouse")).resolve() / "bench"
+    info = machine()
+    print(f"machine: {info['cpu']}, {info['cores']} cores, {info['memory_gib']} GiB; {info['java']}; "
+          f"pyspark {info['pyspark']}", flush=True)  # fmt: skip
+    results = []
+    for scale in (float(s) for s in args.scales.split(",") if s):
+        result = run_scale(scale, args, root)
+        results.append(result)
+        print(report(result), flush=True)
+    text = growth(results)
+    if text:
+        print(text)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"machine": info, "results": results}, indent=2) + "\n")
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""Spark ALS vs the `implicit` library, and Spark's top-K for all users vs a numpy matrix-multiply floor.
+
+Run by bench.py after the marts are built (it sets OLIST_WAREHOUSE_DIR to the scale's warehouse). Same interaction
+matrix for both libraries: the training period of the job's last rolling cut-off, confidence = the job's
+implicit_confidence; users and items indexed once; same rank, regularization, alpha, iterations, 2 cores each.
+Definitions differ slightly and are stated, not hidden: Spark scales the regularization by each user's / item's
+number of ratings (ALS-WR) and uses confidence 1 + alpha * r; implicit uses plain L2 and alpha * r.
+P@K: the warm test users of that cut-off (bought before it and new products in the 60 days after), already
+bought products excluded, K recommendations each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import time
+
+import numpy as np
+
+from olist_recommender.config import JobConfig
+from olist_recommender.data import read_inputs
+from olist_recommender.spark import spark_session
+from olist_recommender.split import default_cutoffs, interactions_from_purchases, make_split
+
+log = logging.getLogger("compare")
+
+
+def precision_at_k(recommended: dict[int, list[int]], relevant: dict[int, set[int]], k: int) -> float:
+    if not relevant:
+        return 0.0
+    return float(np.mean([len(set(recommended.get(u, [])[:k]) & items) / k for u, items in relevant.items()]))
+
+
+def matmul_rate(n_items: int, rank: int, min_seconds: float = 1.0) -> float:
+    """Scores per second of a float32 (users x rank) @ (rank x items) product on this machine (numpy BLAS)."""
+    rng = np.random.default_rng(0)
+    block = max(16, min(4096, (256 * 2**20) // (4 * max(n_items, 1))))
+    users = rng.standard_normal((block, rank), dtype=np.float32)
+    items = rng.standard_normal((rank, n_items), dtype=np.float32)
+    users @ items  # warm-up
+    done, started = 0, time.perf_counter()
+    while time.perf_counter() - started < min_seconds:
+        users @ items
+        done += block * n_items
+    return done / (time.perf_counter() - started)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--schema", default="olist")
+    p.add_argument("--out", required=True)
+    p.add_argument("--rank", type=int, default=32)
+    p.add_argument("--reg-param", type=float, default=0.1)
+    p.add_argument("--alpha", type=float, default=10.0)
+    p.add_argument("--iterations", type=int, default=10)
+    p.add_argument("--top-k", type=int, default=10)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--topk-users", type=int, default=100_000, help="users scored in the top-K throughput run")
+    args = p.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    import scipy.sparse as sp
+    from implicit.als import AlternatingLeastSquares
+    from pyspark.ml.recommendation import ALS
+    from pyspark.sql import functions as F
+    from threadpoolctl import threadpool_limits
+
+    spark = spark_session(app_name="olist-bench-compare")
+    config = JobConfig(schema=args.schema)
+    inputs = read_inputs(spark, config)
+    cutoff = default_cutoffs(inputs.purchases, config)[-1]
+    split = make_split(inputs.purchases, cutoff, config.test_window_days)
+    train = interactions_from_purchases(split.train, config).select(
+        "customer_unique_id", "product_id", "implicit_confidence"
+    )
+    rows = train.toPandas()
+    users = {u: i for i, u in enumerate(sorted(rows.customer_unique_id.unique()))}
+    items = {p: i for i, p in enumerate(sorted(rows.product_id.unique()))}
+    rows["u"] = rows.customer_unique_id.map(users).astype("int32")
+    rows["i"] = rows.product_id.map(items).astype("int32")
+    rows["r"] = rows.implicit_confidence.astype("float32")
+    matrix = sp.csr_matrix((rows.r.to_numpy(), (rows.u.to_numpy(), rows.i.to_numpy())), shape=(len(users), len(items)))
+    test = split.test.toPandas()
+    test = test[test.customer_unique_id.isin(users)]  # warm users: bought before the cut-off
+    relevant: dict[int, set[int]] = {}
+    for user, product in zip(test.customer_unique_id, test.product_id, strict=True):
+        relevant.setdefault(users[user], set()).add(items.get(product, -1))
+    log.info("cut-off %s: %s users x %s items, %s interactions, %s warm test users", cutoff, len(users), len(items),
+             matrix.nnz, len(relevant))  # fmt: skip
+
+    # Spark ALS on the same indexed matrix (cached, so the fit time is the ALS iterations)
+    ratings = spark.createDataFrame(rows[["u", "i", "r"]]).cache()
+    ratings.count()
+    als = ALS(userCol="u", itemCol="i", ratingCol="r", implicitPrefs=True, rank=args.rank, regParam=args.reg_param,
+              alpha=args.alpha, maxIter=args.iterations, seed=args.seed, numUserBlocks=4, numItemBlocks=4,
+              nonnegative=False)  # fmt: skip
+    started = time.perf_counter()
+    model = als.fit(ratings)
+    model.userFactors.count()
+    spark_fit = time.perf_counter() - started
+    depth = int(np.diff(matrix.indptr).max()) if matrix.nnz else 0
+    warm = spark.createDataFrame([(u,) for u in relevant], "u int")
+    spark_recs: dict[int, list[int]] = {}
+    for r in model.recommendForUserSubset(warm, args.top_k + depth).collect():
+        bought = set(matrix.indices[matrix.indptr[r.u] : matrix.indptr[r.u + 1]])
+        spark_recs[r.u] = [x.i for x in r.recommendations if x.i not in bought][: args.top_k]
+    spark_precision = precision_at_k(spark_recs, relevant, args.top_k)
+
+    # top-K for all users (above --topk-users users, for the first that many: the rate is what is compared)
+    topk_users = min(len(users), args.topk_users)
+    started = time.perf_counter()
+    if topk_users == len(users):
+        all_recs = model.recommendForAllUsers(args.top_k)
+    else:
+        subset = spark.range(topk_users).select(F.col("id").cast("int").alias("u"))
+        all_recs = model.recommendForUserSubset(subset, args.top_k)
+    all_recs.write.format("noop").mode("overwrite").save()
+    spark_topk = time.perf_counter() - started
+    scores = topk_users * len(items)
+
+    # implicit on the same matrix, same hyperparameters, the same 2 cores
+    with threadpool_limits(limits=1, user_api="blas"):
+        implicit_model = AlternatingLeastSquares(
+            factors=args.rank, regularization=args.reg_param, alpha=args.alpha, iterations=args.iterations,
+            random_state=args.seed, use_gpu=False, calculate_training_loss=False,
+        )  # fmt: skip
+        started = time.perf_counter()
+        implicit_model.fit(matrix, show_progress=False)
+        implicit_fit = time.perf_counter() - started
+    ids = np.array(sorted(relevant), dtype=np.int32)
+    implicit_recs: dict[int, list[int]] = {}
+    if len(ids):
+        found, _ = implicit_model.recommend(ids, matrix[ids], N=args.top_k, filter_already_liked_items=True)
+        implicit_recs = {int(u): [int(i) for i in row] for u, row in zip(ids, found, strict=True)}
+    implicit_precision = precision_at_k(implicit_recs, relevant, args.top_k)
+
+    rate = matmul_rate(len(items), args.rank)
+    floor = scores / rate
+    result = {
+        "cutoff": cutoff.isoformat(),
+        "users": len(users),
+        "items": len(items),
+        "train_interactions": int(matrix.nnz),
+        "warm_test_users": len(relevant),
+        "rank": args.rank,
+        "reg_param": args.reg_param,
+        "alpha": args.alpha,
+        "iterations": args.iterations,
+        "top_k": args.top_k,
+        "spark_fit_seconds": round(spark_fit, 2),
+        "implicit_fit_seconds": round(implicit_fit, 2),
+        "fit_ratio": round(spark_fit / max(implicit_fit, 1e-9), 1),
+        "spark_precision": spark_precision,
+        "implicit_precision": implicit_precision,
+        "topk_users": topk_users,
+        "scores": scores,
+        "spark_topk_seconds": round(spark_topk, 2),
+        "spark_scores_per_second": scores / max(spark_topk, 1e-9),
+        "matmul_scores_per_second": rate,
+        "matmul_gflops": round(2 * args.rank * rate / 1e9, 1),
+        "floor_seconds": round(floor, 3),
+        "topk_vs_floor": round(spark_topk / max(floor, 1e-9), 1),
+        "as_of": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    with open(args.out, "w") as out:
+        json.dump(result, out, indent=2)
+    log.info("%s", result)
+    spark.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The analysis report: figures from warehouse tables (figures.py), the notebook runner (report.py)."""

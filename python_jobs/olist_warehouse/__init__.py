@@ -1,0 +1,1 @@
+"""Shared warehouse services (Hive metastore + Spark Thrift Server) and SQL access."""
