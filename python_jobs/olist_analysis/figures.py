@@ -34,6 +34,15 @@ def _log_hist(ax: plt.Axes, values: pd.Series, title: str, unit: str) -> None:
     ax.set_ylabel("count")
 
 
+def _bar_panels(axes, frames: list[pd.DataFrame], label_column: str, panels: list[tuple], color: str) -> None:
+    """One horizontal bar chart per panel (value column, axis label, title), bars in each frame's row order."""
+    for ax, data, (column, label, title) in zip(axes, frames, panels, strict=True):
+        sns.barplot(data=data, y=label_column, x=column, ax=ax, color=color, order=data[label_column])
+        ax.set_title(title)
+        ax.set_xlabel(label)
+        ax.set_ylabel("")
+
+
 def distributions(query: Query, schema: str) -> plt.Figure:
     """Order value, item price and freight: raw and on a log scale (all three are right-skewed)."""
     orders = query(f"select payment_total from {schema}_marts.fct_orders where is_valid_purchase")
@@ -125,12 +134,8 @@ def category_aggregates(query: Query, schema: str, top: int = 15) -> plt.Figure:
         ("mean_price", "mean item price (BRL)", f"Mean item price of the top {top} categories by revenue"),
     ]
     by_revenue = categories.nlargest(top, "revenue")
-    for ax, (column, label, title) in zip(axes, panels, strict=True):
-        data = by_revenue if column == "mean_price" else categories.nlargest(top, column)
-        sns.barplot(data=data, y="category", x=column, ax=ax, color="#4C72B0")
-        ax.set_title(title)
-        ax.set_xlabel(label)
-        ax.set_ylabel("")
+    frames = [categories.nlargest(top, "order_count"), by_revenue, by_revenue]
+    _bar_panels(axes, frames, "category", panels, "#4C72B0")
     fig.tight_layout()
     return fig
 
@@ -166,11 +171,7 @@ def rfm_segments(query: Query, schema: str) -> plt.Figure:
         ("mean_monetary_value", "mean spend per customer (BRL)", "Mean spend per customer"),
         ("total_monetary_value", "total spend (BRL)", "Total spend by segment"),
     ]
-    for ax, (column, label, title) in zip(axes, panels, strict=True):
-        sns.barplot(data=segments, y="segment", x=column, ax=ax, color="#55A868", order=segments.segment)
-        ax.set_title(title)
-        ax.set_xlabel(label)
-        ax.set_ylabel("")
+    _bar_panels(axes, [segments] * len(panels), "segment", panels, "#55A868")
     fig.tight_layout()
     return fig
 

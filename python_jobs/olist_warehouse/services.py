@@ -55,6 +55,7 @@ class ServicesConfig:
     metastore_memory: str = "1g"
     shuffle_partitions: str = "4"
     start_timeout: float = 180.0
+    spark_conf: dict[str, str] = field(default_factory=dict)  # more --conf for the Thrift server's Spark
     log4j: Path = field(default_factory=lambda: Path(__file__).resolve().parents[2] / "conf" / "log4j2.properties")
 
     @classmethod
@@ -192,6 +193,7 @@ def _command(config: ServicesConfig, service: str) -> list[str]:
         "spark.sql.shuffle.partitions": config.shuffle_partitions,
         "spark.sql.session.timeZone": "UTC",
         "spark.ui.enabled": "false",
+        **config.spark_conf,
     }
     return [
         str(home / "bin" / "spark-submit"),

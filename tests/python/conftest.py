@@ -33,6 +33,11 @@ os.environ["DBT_TARGET"] = "session"
 os.environ.setdefault("SPARK_MASTER", "local[2]")
 os.environ["SPARK_SHUFFLE_PARTITIONS"] = "2"
 os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+# The tests' data is tiny: compiling Java for every expression and stage costs more than it saves. Interpreted
+# evaluation gives the same results and cuts a dbt build of the 0.02-scale data from ~175 s to ~130 s. Every Spark
+# process of the suite gets it: this session, dbt and job subprocesses (inherited) and the Thrift server.
+SMALL_DATA_CONF = {"spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN"}
+os.environ["PYSPARK_SUBMIT_ARGS"] = " ".join(f"--conf {k}={v}" for k, v in SMALL_DATA_CONF.items()) + " pyspark-shell"
 
 TEST_SCALE = 0.02  # ~2,000 orders: enough repeat customers for every model, fast on Spark
 
@@ -170,6 +175,7 @@ def shared(session_dir: Path):
         thrift_master="local[2]",
         thrift_driver_memory="2g",
         shuffle_partitions="2",
+        spark_conf=SMALL_DATA_CONF,
     )
     services.start_all(config)
     yield config

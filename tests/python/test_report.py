@@ -33,4 +33,4 @@ def test_the_notebook_runs_every_cell_and_writes_every_figure(thrift_warehouse, 
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000, name
     html = (out / "olist_recommender.html").read_text()
     assert html.count("data:image/png;base64") >= len(FIGURES)  # self-contained: figures embedded
-    assert "one_time" not in html and "bought once" in html and "the job chose" in html
+    assert "bought once" in html and "the job chose" in html  # the key facts cell rendered its sentences
