@@ -29,6 +29,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -163,7 +164,7 @@ def stage_compare(env: dict, schema: str, work: Path, logs: Path, args: argparse
 # ------------------------------------------------------------------------------------------ one scale, reporting
 
 
-def run_scale(scale: float, args: argparse.Namespace, root: Path) -> dict:
+def run_scale(scale: float, args: argparse.Namespace, root: Path, save: Callable[[dict], None]) -> dict:
     work = root / f"scale_{scale:g}"
     shutil.rmtree(work, ignore_errors=True)
     logs = work / "bench_logs"
@@ -196,6 +197,7 @@ def run_scale(scale: float, args: argparse.Namespace, root: Path) -> dict:
         else:
             measured_stage = stage_compare(env, schema, work, logs, args)
         result["stages"][stage] = measured_stage
+        save(result)  # after every stage: an interrupted run keeps what it measured
         seconds, rss = measured_stage["seconds"], measured_stage["peak_rss_mib"]
         print(f"[scale {scale:g}] {stage}: {seconds} s, peak RSS {rss} MiB", flush=True)
     result["pipeline_seconds"] = round(
@@ -311,17 +313,22 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()
     print(f"machine: {info['cpu']}, {info['cores']} cores, {info['memory_gib']} GiB; {info['java']}; "
           f"pyspark {info['pyspark']}", flush=True)  # fmt: skip
-    results = []
+    results: list[dict] = []
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    def save(current: dict | None = None) -> None:
+        done = results + ([current] if current is not None else [])
+        out.write_text(json.dumps({"machine": info, "results": done}, indent=2) + "\n")
+
     for scale in (float(s) for s in args.scales.split(",") if s):
-        result = run_scale(scale, args, root)
+        result = run_scale(scale, args, root, save)
         results.append(result)
+        save()
         print(report(result), flush=True)
     text = growth(results)
     if text:
         print(text)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"machine": info, "results": results}, indent=2) + "\n")
     print(f"wrote {out}")
     return 0
 

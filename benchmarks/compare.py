@@ -94,8 +94,9 @@ def main() -> int:
     ratings = spark.createDataFrame(rows[["u", "i", "r"]]).cache()
     ratings.count()
     als = ALS(userCol="u", itemCol="i", ratingCol="r", implicitPrefs=True, rank=args.rank, regParam=args.reg_param,
-              alpha=args.alpha, maxIter=args.iterations, seed=args.seed, numUserBlocks=4, numItemBlocks=4,
-              nonnegative=False)  # fmt: skip
+              alpha=args.alpha, maxIter=args.iterations, seed=args.seed, nonnegative=False,
+              numUserBlocks=config.als_blocks or spark.sparkContext.defaultParallelism,
+              numItemBlocks=config.als_blocks or spark.sparkContext.defaultParallelism)  # fmt: skip
     started = time.perf_counter()
     model = als.fit(ratings)
     model.userFactors.count()

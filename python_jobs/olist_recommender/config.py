@@ -61,7 +61,7 @@ class JobConfig:
     seed: int = 42
     checkpoint_dir: str = ""  # empty = <warehouse>/checkpoints (use an HDFS/S3 path on a cluster)
     checkpoint_interval: int = 10
-    als_blocks: int = 0  # user and item blocks; 0 = from the data: one per 50k ratings, at most the cores
+    als_blocks: int = 0  # user and item blocks; 0 = Spark's default parallelism (the cores in local mode)
     blend_weight: float = 0.5  # share of the ALS rank in the ALS + category-popularity blend
     # serving
     top_k: int = 10

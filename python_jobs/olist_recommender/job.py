@@ -21,6 +21,7 @@ from olist_recommender.evaluation import (
     METRICS,
     bootstrap_means,
     evaluate_groups,
+    evaluate_one,
     evaluation_frame,
     spark_means,
 )
@@ -72,9 +73,9 @@ def recommend(
     n = k + data.depth
     popular = rec.for_everyone(users, data.popularity, n)
     shared = {} if shared is None else shared
-    if "category_popularity" not in shared:
+    if model in ("category_popularity", "co_purchase", "als_category_blend") and "category_popularity" not in shared:
         shared["category_popularity"] = rec.category_popularity(data, users, n).cache()
-    by_category = shared["category_popularity"]
+    by_category = shared.get("category_popularity")
     sources: list[tuple[str, DataFrame]]
     if model == "global_popularity":
         sources = [("global_popularity", popular)]
@@ -119,7 +120,7 @@ def _fit_als_models(
     for name in als_needed(models):
         implicit = name == "als_implicit"
         rating = "implicit_confidence" if implicit else "explicit_rating"
-        fits[name] = rec.fit_als(data.interactions, params[name], implicit, config, rating)
+        fits[name] = rec.fit_als(data, params[name], implicit, config, rating)
     return fits
 
 
@@ -137,7 +138,7 @@ def tune_als(inputs: Inputs, config: JobConfig, cutoffs: list[dt.date], product_
     vcut = validation_cutoff(cutoffs, config)
     split = make_split(inputs.purchases, vcut, config.test_window_days)
     data = _training_data(split.train, inputs, config, dt.datetime.combine(vcut, dt.time()))
-    warm = split.test_users.where("user_group = 'warm'")
+    warm = split.test_users.where("user_group = 'warm'").cache()
     best: dict[str, dict] = {}
     variants = {
         "als_implicit": (config.implicit_grid, True, "implicit_confidence"),
@@ -147,7 +148,7 @@ def tune_als(inputs: Inputs, config: JobConfig, cutoffs: list[dt.date], product_
         grid, implicit, rating = variants[name]
         scored = []
         for params in _grid(grid):
-            fit = rec.fit_als(data.interactions, params, implicit, config, rating)
+            fit = rec.fit_als(data, params, implicit, config, rating)
             recs = rec.top_k(
                 warm,
                 [(name, rec.als_candidates(fit, warm, config.selection_k + data.depth))],
@@ -155,8 +156,7 @@ def tune_als(inputs: Inputs, config: JobConfig, cutoffs: list[dt.date], product_
                 config.selection_k,
             )
             frame = evaluation_frame(recs, split.test, warm, product_codes)
-            result = evaluate_groups(frame, [config.selection_k], 1)[""]["all"]
-            value = float(result.values[:, METRICS.index(config.selection_metric)].mean()) if result.n_users else 0.0
+            value, n_users = evaluate_one(frame, config.selection_k, config.selection_metric)
             scored.append((value, params))
             log.info(
                 "  tune %s %s: %s@%s=%.4f on %s warm validation users",
@@ -165,10 +165,12 @@ def tune_als(inputs: Inputs, config: JobConfig, cutoffs: list[dt.date], product_
                 config.selection_metric,
                 config.selection_k,
                 value,
-                result.n_users,
+                n_users,
             )
         best[name] = max(scored, key=lambda s: (s[0], -s[1]["rank"], s[1]["reg_param"]))[1]
     log.info("validation cut-off %s: chose %s", vcut, best)
+    warm.unpersist()
+    data.release()
     return best
 
 
@@ -203,6 +205,7 @@ def evaluate_at_cutoffs(
         data = _training_data(split.train, inputs, config, dt.datetime.combine(cutoff, dt.time()))
         catalogue = data.interactions.select(ITEM).distinct().count()
         als = _fit_als_models(data, config, params, config.models)
+        log.info("  %s ALS model(s) fitted at %s in %.1fs", len(als), cutoff, time.perf_counter() - t0)
         test_users = split.test_users.cache()
         shared: dict[str, DataFrame] = {}
         recs = None
@@ -246,8 +249,9 @@ def evaluate_at_cutoffs(
             time.perf_counter() - t0,
         )
         test_users.unpersist()
-        data.interactions.unpersist()
-        shared["category_popularity"].unpersist()
+        data.release()
+        for cached in shared.values():
+            cached.unpersist()
     # the mean over cut-offs; its interval: the same bootstrap draws averaged across cut-offs
     for (model, group), draws in boots.items():
         mean_b = np.mean(np.stack(draws), axis=0)
@@ -336,14 +340,15 @@ def serve(inputs: Inputs, config: JobConfig, chosen: str, params: dict[str, dict
     customers = inputs.customers.select(USER).cache()
     k, n = config.top_k, config.top_k + data.depth
     als = _fit_als_models(data, config, params, [chosen])
-    primary = recommend(chosen, data, customers, k, config, als)
+    shared = {"category_popularity": rec.category_popularity(data, customers, n).cache()}
+    primary = recommend(chosen, data, customers, k, config, als, shared)
     # fallbacks for whoever the chosen model leaves short: segment, then category, then global popularity
     merged = rec.top_k(
         customers,
         [
             (chosen, primary),
             ("segment_popularity", rec.segment_popularity(data, customers, n)),
-            ("category_popularity", rec.category_popularity(data, customers, n)),
+            ("category_popularity", shared["category_popularity"]),
             ("global_popularity", rec.for_everyone(customers, data.popularity, n)),
         ],
         data.bought(),

@@ -8,7 +8,7 @@ import pytest
 
 from olist_recommender.config import ConfigError, InjectedFailure, JobConfig, load_config
 from olist_recommender.data import InputError, read_inputs
-from olist_recommender.evaluation import spark_means, user_metrics
+from olist_recommender.evaluation import METRICS, evaluate_groups, spark_means, user_metrics
 from olist_recommender.publish import COLUMNS
 
 K = 10
@@ -32,6 +32,31 @@ def test_metrics_match_a_hand_computed_example_and_spark(spark) -> None:
     means = spark_means(frame, [5])
     for metric in ("precision", "recall", "ndcg", "map"):
         assert means[(5, metric)] == pytest.approx((a[metric] + b[metric]) / 2), metric
+
+
+def test_grouped_evaluation_splits_users_and_counts_coverage(spark) -> None:
+    # two models over the same two test users; model_c recommended nothing and has no rows at all
+    frame = spark.createDataFrame(
+        [
+            ("model_a", "u2", "warm", [1.0, 2.0, 3.0], [2.0]),
+            ("model_a", "u1", "cold", [4.0], [4.0, 5.0]),
+            ("model_b", "u1", "cold", [], [4.0]),
+            ("model_b", "u2", "warm", [9.0], [2.0]),
+        ],
+        "model string, customer_unique_id string, user_group string, prediction array<double>, label array<double>",
+    ).repartition(3)
+    results = evaluate_groups(frame, [1, 2], 10, ["model_a", "model_b", "model_c"])
+    assert set(results) == {"model_a", "model_b", "model_c"}
+    a = results["model_a"]
+    assert (a["warm"].n_users, a["cold"].n_users, a["all"].n_users) == (1, 1, 2)
+    hit_at_2 = a["all"].columns.index((2, "hit_rate"))
+    # users in id order (u1 then u2) whatever order Spark returned them in
+    assert a["all"].values[:, hit_at_2].tolist() == [1.0, 1.0]
+    expected_u2 = user_metrics([1.0, 2.0, 3.0], {2.0}, 2)
+    assert a["warm"].values[0, len(METRICS) :].tolist() == [expected_u2[m] for m in METRICS]
+    assert a["all"].coverage == {1: 2 / 10, 2: 3 / 10} and a["cold"].coverage == {1: 1 / 10, 2: 1 / 10}
+    assert results["model_b"]["all"].values.sum() == 0.0 and results["model_b"]["cold"].coverage == {1: 0.0, 2: 0.0}
+    assert results["model_c"]["all"].n_users == 0 and results["model_c"]["all"].values.shape == (0, 10)
 
 
 @pytest.mark.parametrize(

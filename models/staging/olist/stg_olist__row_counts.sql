@@ -2,7 +2,9 @@
     Row reconciliation per source table: rows read from the raw file = rows staged (counted in the staging
     model itself) + rows rejected (counted in stg_olist__rejected_rows). Tested by
     tests/assert_raw_rows_reconcile.sql; a filter or a join in staging that drops or duplicates rows shows here.
+    A table, not a view: counting raw rows parses every CSV file again, and three tests read this model.
 #}
+{{ config(materialized='table') }}
 {% set entities = [
     ('orders', 'stg_olist__orders', 'true'),
     ('order_items', 'stg_olist__order_items', 'true'),
