@@ -340,20 +340,26 @@ def serve(inputs: Inputs, config: JobConfig, chosen: str, params: dict[str, dict
     customers = inputs.customers.select(USER).cache()
     k, n = config.top_k, config.top_k + data.depth
     als = _fit_als_models(data, config, params, [chosen])
-    shared = {"category_popularity": rec.category_popularity(data, customers, n).cache()}
-    primary = recommend(chosen, data, customers, k, config, als, shared)
-    # fallbacks for whoever the chosen model leaves short: segment, then category, then global popularity
-    merged = rec.top_k(
-        customers,
-        [
-            (chosen, primary),
-            ("segment_popularity", rec.segment_popularity(data, customers, n)),
-            ("category_popularity", shared["category_popularity"]),
-            ("global_popularity", rec.for_everyone(customers, data.popularity, n)),
-        ],
-        data.bought(),
-        k,
-    )
+    # built lazily and used at most once below, so not cached (for every customer it is the largest frame at 10x)
+    by_category = rec.category_popularity(data, customers, n)
+    primary = recommend(chosen, data, customers, k, config, als, {"category_popularity": by_category})
+    if chosen not in ("als_implicit", "als_explicit"):
+        # every other model's own sources end in global popularity, k + the deepest history deep: its lists are
+        # already full, and a fallback union over every customer could add nothing
+        merged = primary
+    else:
+        # pure ALS leaves customers it never saw without a list: segment, then category, then global popularity
+        merged = rec.top_k(
+            customers,
+            [
+                (chosen, primary),
+                ("segment_popularity", rec.segment_popularity(data, customers, n)),
+                ("category_popularity", by_category),
+                ("global_popularity", rec.for_everyone(customers, data.popularity, n)),
+            ],
+            data.bought(),
+            k,
+        )
     by_customer = merged.join(inputs.products, ITEM, "left").select(
         USER, "rank", ITEM, F.col("product_category_name_english").alias("product_category"), "score", "source"
     )
