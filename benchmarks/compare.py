@@ -21,6 +21,7 @@ import numpy as np
 
 from olist_recommender.config import JobConfig
 from olist_recommender.data import read_inputs
+from olist_recommender.recommenders import als_blocks
 from olist_recommender.spark import spark_session
 from olist_recommender.split import default_cutoffs, interactions_from_purchases, make_split
 
@@ -95,8 +96,7 @@ def main() -> int:
     ratings.count()
     als = ALS(userCol="u", itemCol="i", ratingCol="r", implicitPrefs=True, rank=args.rank, regParam=args.reg_param,
               alpha=args.alpha, maxIter=args.iterations, seed=args.seed, nonnegative=False,
-              numUserBlocks=config.als_blocks or spark.sparkContext.defaultParallelism,
-              numItemBlocks=config.als_blocks or spark.sparkContext.defaultParallelism)  # fmt: skip
+              numUserBlocks=als_blocks(spark, config), numItemBlocks=als_blocks(spark, config))  # fmt: skip
     started = time.perf_counter()
     model = als.fit(ratings)
     model.userFactors.count()

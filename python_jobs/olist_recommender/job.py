@@ -58,6 +58,57 @@ def _training_data(purchases: DataFrame, inputs: Inputs, config: JobConfig, as_o
     return rec.TrainingData(purchases=purchases, interactions=interactions, segments=segments, as_of=as_of)
 
 
+# sources that give every user the same k + (deepest history) products: a list ending in one is always full
+EVERYONE_SOURCES = ("global_popularity", "recent_popularity")
+
+
+def model_sources(
+    model: str,
+    data: rec.TrainingData,
+    users: DataFrame,
+    k: int,
+    config: JobConfig,
+    als: dict[str, rec.AlsFit],
+    shared: dict[str, DataFrame] | None = None,
+) -> list[tuple[str, DataFrame]]:
+    """One model's candidate sources for `users`, in priority order (see `rec.top_k`). Popularity-type models end in
+    a list for everyone; pure ALS does not (a customer it has never seen gets no list, which evaluation counts as a
+    miss). `shared` memoises candidate lists several models use (category popularity) for the same users and k:
+    built on first use and cached, unless the caller put a frame there already."""
+    n = k + data.depth
+    shared = {} if shared is None else shared
+
+    def popular() -> DataFrame:
+        return rec.for_everyone(users, data.popularity, n)
+
+    def by_category() -> DataFrame:
+        if "category_popularity" not in shared:
+            shared["category_popularity"] = rec.category_popularity(data, users, n).cache()
+        return shared["category_popularity"]
+
+    if model == "global_popularity":
+        return [("global_popularity", popular())]
+    if model == "recent_popularity":
+        recent = rec.recent_popularity(data, config.recent_half_life_days)
+        return [("recent_popularity", rec.for_everyone(users, recent, n))]
+    if model == "category_popularity":
+        return [("category_popularity", by_category()), ("global_popularity", popular())]
+    if model == "segment_popularity":
+        return [("segment_popularity", rec.segment_popularity(data, users, n)), ("global_popularity", popular())]
+    if model == "co_purchase":
+        return [
+            ("co_purchase", rec.co_purchase(data, users)),
+            ("category_popularity", by_category()),
+            ("global_popularity", popular()),
+        ]
+    if model in ("als_implicit", "als_explicit"):
+        return [(model, rec.als_candidates(als[model], users, n))]
+    if model == "als_category_blend":
+        fused = rec.blend(rec.als_candidates(als["als_implicit"], users, n), by_category(), config.blend_weight)
+        return [("als_category_blend", fused), ("global_popularity", popular())]
+    raise ValueError(f"unknown model {model}")
+
+
 def recommend(
     model: str,
     data: rec.TrainingData,
@@ -67,44 +118,8 @@ def recommend(
     als: dict[str, rec.AlsFit],
     shared: dict[str, DataFrame] | None = None,
 ) -> DataFrame:
-    """Top-k for `users` from one model. Popularity-type models fall back to global popularity; pure ALS does not
-    (a customer it has never seen gets no list, which evaluation counts as a miss). `shared` memoises candidate
-    lists several models use (category popularity) for the same users and k, cached once."""
-    n = k + data.depth
-    popular = rec.for_everyone(users, data.popularity, n)
-    shared = {} if shared is None else shared
-    if model in ("category_popularity", "co_purchase", "als_category_blend") and "category_popularity" not in shared:
-        shared["category_popularity"] = rec.category_popularity(data, users, n).cache()
-    by_category = shared.get("category_popularity")
-    sources: list[tuple[str, DataFrame]]
-    if model == "global_popularity":
-        sources = [("global_popularity", popular)]
-    elif model == "recent_popularity":
-        sources = [
-            ("recent_popularity", rec.for_everyone(users, rec.recent_popularity(data, config.recent_half_life_days), n))
-        ]
-    elif model == "category_popularity":
-        sources = [("category_popularity", by_category), ("global_popularity", popular)]
-    elif model == "segment_popularity":
-        sources = [("segment_popularity", rec.segment_popularity(data, users, n)), ("global_popularity", popular)]
-    elif model == "co_purchase":
-        sources = [
-            ("co_purchase", rec.co_purchase(data, users)),
-            ("category_popularity", by_category),
-            ("global_popularity", popular),
-        ]
-    elif model in ("als_implicit", "als_explicit"):
-        sources = [(model, rec.als_candidates(als[model], users, n))]
-    elif model == "als_category_blend":
-        fused = rec.blend(
-            rec.als_candidates(als["als_implicit"], users, n),
-            by_category,
-            config.blend_weight,
-        )
-        sources = [("als_category_blend", fused), ("global_popularity", popular)]
-    else:
-        raise ValueError(f"unknown model {model}")
-    return rec.top_k(users, sources, data.bought(), k)
+    """Top-k for `users` from one model (its `model_sources`, bought products removed)."""
+    return rec.top_k(users, model_sources(model, data, users, k, config, als, shared), data.bought(), k)
 
 
 def als_needed(models: list[str]) -> list[str]:
@@ -205,7 +220,7 @@ def evaluate_at_cutoffs(
         data = _training_data(split.train, inputs, config, dt.datetime.combine(cutoff, dt.time()))
         catalogue = data.interactions.select(ITEM).distinct().count()
         als = _fit_als_models(data, config, params, config.models)
-        log.info("  %s ALS model(s) fitted at %s in %.1fs", len(als), cutoff, time.perf_counter() - t0)
+        log.info("  training data and %s ALS fit(s) at %s in %.1fs", len(als), cutoff, time.perf_counter() - t0)
         test_users = split.test_users.cache()
         shared: dict[str, DataFrame] = {}
         recs = None
@@ -340,26 +355,17 @@ def serve(inputs: Inputs, config: JobConfig, chosen: str, params: dict[str, dict
     customers = inputs.customers.select(USER).cache()
     k, n = config.top_k, config.top_k + data.depth
     als = _fit_als_models(data, config, params, [chosen])
-    # built lazily and used at most once below, so not cached (for every customer it is the largest frame at 10x)
-    by_category = rec.category_popularity(data, customers, n)
-    primary = recommend(chosen, data, customers, k, config, als, {"category_popularity": by_category})
-    if chosen not in ("als_implicit", "als_explicit"):
-        # every other model's own sources end in global popularity, k + the deepest history deep: its lists are
-        # already full, and a fallback union over every customer could add nothing
-        merged = primary
-    else:
-        # pure ALS leaves customers it never saw without a list: segment, then category, then global popularity
-        merged = rec.top_k(
-            customers,
-            [
-                (chosen, primary),
-                ("segment_popularity", rec.segment_popularity(data, customers, n)),
-                ("category_popularity", by_category),
-                ("global_popularity", rec.for_everyone(customers, data.popularity, n)),
-            ],
-            data.bought(),
-            k,
-        )
+    # used at most once here, so not cached (for every customer it is the largest frame at 10x)
+    shared = {"category_popularity": rec.category_popularity(data, customers, n)}
+    sources = model_sources(chosen, data, customers, k, config, als, shared)
+    if sources[-1][0] not in EVERYONE_SOURCES:
+        # lists the model leaves short (pure ALS: customers it never saw): segment, category, global popularity
+        sources += [
+            ("segment_popularity", rec.segment_popularity(data, customers, n)),
+            ("category_popularity", shared["category_popularity"]),
+            ("global_popularity", rec.for_everyone(customers, data.popularity, n)),
+        ]
+    merged = rec.top_k(customers, sources, data.bought(), k)
     by_customer = merged.join(inputs.products, ITEM, "left").select(
         USER, "rank", ITEM, F.col("product_category_name_english").alias("product_category"), "score", "source"
     )

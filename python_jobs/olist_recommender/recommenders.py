@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from pyspark.ml.recommendation import ALS, ALSModel
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
@@ -162,11 +162,16 @@ def _index(df: DataFrame, column: str, name: str) -> DataFrame:
     return df.select(column).distinct().withColumn(name, (F.dense_rank().over(Window.orderBy(column)) - 1).cast("int"))
 
 
+def als_blocks(spark: SparkSession, config: JobConfig) -> int:
+    """User and item blocks of an ALS fit: `als_blocks`, or one per core (Spark's default parallelism)."""
+    return config.als_blocks or spark.sparkContext.defaultParallelism
+
+
 def fit_als(data: TrainingData, params: dict, implicit: bool, config: JobConfig, rating_column: str) -> AlsFit:
     ratings = data.indexed_ratings.select(
         "user_index", "item_index", F.col(rating_column).cast("float").alias("rating")
     )
-    blocks = config.als_blocks or data.interactions.sparkSession.sparkContext.defaultParallelism
+    blocks = als_blocks(data.interactions.sparkSession, config)
     als = ALS(
         userCol="user_index",
         itemCol="item_index",
