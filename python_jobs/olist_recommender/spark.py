@@ -7,11 +7,15 @@ The session sees the same catalog that dbt's target wrote to:
   the cluster's spark-defaults / hive-site say.
 The master comes from SPARK_MASTER when set; otherwise from spark-submit / spark-defaults (local only by default
 of Spark itself), so the same code runs under `spark-submit --master yarn|k8s|spark://...`.
+Python workers (ALS scoring runs numpy next to the data) use PYSPARK_PYTHON, or `spark-submit --conf
+spark.pyspark.python=...`; when neither is set, this interpreter (the project's virtualenv), not the `python3` on PATH.
+On a cluster, point either at a Python with the project's requirements on every node.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from pyspark.sql import SparkSession
@@ -25,6 +29,7 @@ def warehouse_dir() -> Path:
 
 def spark_session(app_name: str = "olist-recommender", extra_conf: dict[str, str] | None = None) -> SparkSession:
     wh = warehouse_dir()
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     wh.mkdir(parents=True, exist_ok=True)
     log4j = Path(os.environ.get("OLIST_HOME", PROJECT_DIR)) / "conf" / "log4j2.properties"
     builder = SparkSession.builder.appName(app_name).enableHiveSupport()

@@ -224,3 +224,48 @@ def test_a_ranked_list_keeps_its_order_when_fallbacks_fill_it(spark) -> None:
         ("p9", "global_popularity"),
         ("p4", "global_popularity"),
     ]
+
+
+@pytest.mark.parametrize(("columns", "n"), [(1, 1), (7, 3), (1_000, 10), (2_053, 1), (2_053, 2_053)])
+def test_each_row_keeps_its_n_best_scores_ties_to_the_lower_column(columns: int, n: int) -> None:
+    import numpy as np
+
+    from olist_recommender.recommenders import row_top_n
+
+    # small integers: many ties, also at the n-th place
+    scores = np.random.default_rng(columns).integers(0, 20, size=(37, columns)).astype(np.float32)
+    row, column, value = row_top_n(scores, n)
+    expected = [sorted(range(columns), key=lambda c, r=r: (-scores[r, c], c))[:n] for r in range(len(scores))]
+    assert row.tolist() == [r for r in range(len(scores)) for _ in range(n)]
+    assert column.tolist() == [c for cs in expected for c in cs]
+    assert value.tolist() == [scores[r, c] for r, cs in enumerate(expected) for c in cs]
+
+
+def test_als_candidates_are_the_models_own_top_n(spark) -> None:
+    import numpy as np
+    from pyspark.ml.recommendation import ALS
+    from pyspark.sql import functions as F
+
+    from olist_recommender.recommenders import AlsFit, als_candidates
+
+    rng = np.random.default_rng(7)
+    ratings = [(int(u), int(i), float(rng.integers(1, 5))) for u in range(60) for i in rng.choice(45, 6, replace=False)]
+    df = spark.createDataFrame(ratings, "user_index int, item_index int, rating float")
+    model = ALS(userCol="user_index", itemCol="item_index", rank=4, maxIter=3, seed=1, implicitPrefs=True).fit(df)
+    user_index = spark.createDataFrame([(f"c{u}", u) for u in range(60)], "customer_unique_id string, user_index int")
+    item_index = spark.createDataFrame([(f"p{i}", i) for i in range(45)], "product_id string, item_index int")
+    fit = AlsFit(model=model, user_index=user_index, item_index=item_index, params={})
+    # customer c99 is unknown to the model (cold start): no candidates
+    users = spark.createDataFrame([(f"c{u}",) for u in (*range(0, 60, 3), 99)], "customer_unique_id string")
+
+    got = {(r.customer_unique_id, r.product_id): r.score for r in als_candidates(fit, users, 5).collect()}
+    spark_top = (
+        model.recommendForUserSubset(users.join(user_index, "customer_unique_id"), 5)
+        .select("user_index", F.explode("recommendations").alias("r"))
+        .select(
+            F.concat(F.lit("c"), "user_index").alias("u"), F.concat(F.lit("p"), "r.item_index").alias("p"), "r.rating"
+        )
+        .collect()
+    )
+    assert set(got) == {(r.u, r.p) for r in spark_top} and len(got) == 20 * 5
+    assert all(math.isclose(got[(r.u, r.p)], r.rating, rel_tol=1e-5, abs_tol=1e-6) for r in spark_top)
