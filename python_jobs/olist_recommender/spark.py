@@ -39,6 +39,9 @@ def spark_session(app_name: str = "olist-recommender", extra_conf: dict[str, str
         "spark.driver.memory": os.environ.get("SPARK_DRIVER_MEMORY", "4g"),
         "spark.driver.extraJavaOptions": f"-Dderby.system.home={wh} -Dlog4j2.configurationFile=file:{log4j}",
         "spark.sql.shuffle.partitions": os.environ.get("SPARK_SHUFFLE_PARTITIONS", "4"),
+        # adaptive query execution re-plans at every shuffle: on this project's small, cached data that costs more
+        # than it saves (one cut-off's 8 models: 72 s with it, 50 s without); SPARK_SQL_ADAPTIVE=true turns it on
+        "spark.sql.adaptive.enabled": os.environ.get("SPARK_SQL_ADAPTIVE", "false"),
         "spark.sql.session.timeZone": "UTC",
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",

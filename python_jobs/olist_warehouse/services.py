@@ -54,6 +54,7 @@ class ServicesConfig:
     thrift_driver_memory: str = "4g"
     metastore_memory: str = "1g"
     shuffle_partitions: str = "4"
+    adaptive: str = "false"
     start_timeout: float = 180.0
     spark_conf: dict[str, str] = field(default_factory=dict)  # more --conf for the Thrift server's Spark
     log4j: Path = field(default_factory=lambda: Path(__file__).resolve().parents[2] / "conf" / "log4j2.properties")
@@ -70,6 +71,7 @@ class ServicesConfig:
             thrift_master=env.get("SPARK_MASTER", "local[*]"),
             thrift_driver_memory=env.get("SPARK_DRIVER_MEMORY", "4g"),
             shuffle_partitions=env.get("SPARK_SHUFFLE_PARTITIONS", "4"),
+            adaptive=env.get("SPARK_SQL_ADAPTIVE", "false"),
         )
 
     @property
@@ -191,6 +193,7 @@ def _command(config: ServicesConfig, service: str) -> list[str]:
         "spark.driver.host": config.host,
         "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile=file:{config.log4j}",
         "spark.sql.shuffle.partitions": config.shuffle_partitions,
+        "spark.sql.adaptive.enabled": config.adaptive,
         "spark.sql.session.timeZone": "UTC",
         "spark.ui.enabled": "false",
         **config.spark_conf,
