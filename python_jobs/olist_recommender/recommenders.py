@@ -162,6 +162,19 @@ class AlsFit:
     item_index: DataFrame  # product_id, item_index
     params: dict
 
+    @cached_property
+    def item_factors(self) -> tuple[np.ndarray, np.ndarray]:
+        """product ids and their factor rows (items x rank, float32): collected once per fit, for every scoring."""
+        rows = (
+            self.model.itemFactors.join(self.item_index, F.col("id") == F.col("item_index"))
+            .select(ITEM, "features")
+            .orderBy(ITEM)
+            .toPandas()
+        )
+        if not len(rows):
+            return rows[ITEM].to_numpy(dtype=object), np.zeros((0, self.model.rank), dtype=np.float32)
+        return rows[ITEM].to_numpy(dtype=object), np.vstack(rows["features"].to_numpy()).astype(np.float32)
+
 
 def _index(df: DataFrame, column: str, name: str) -> DataFrame:
     return df.select(column).distinct().withColumn(name, (F.dense_rank().over(Window.orderBy(column)) - 1).cast("int"))
@@ -273,18 +286,6 @@ def _spark_type(values: np.ndarray) -> DataType:
     return LongType() if kind in "iu" else DoubleType() if kind == "f" else StringType()
 
 
-def item_factor_matrix(fit: AlsFit) -> tuple[np.ndarray, np.ndarray]:
-    """product ids and their factor rows (items x rank, float32), collected once to be broadcast."""
-    rows = (
-        fit.model.itemFactors.join(fit.item_index, F.col("id") == F.col("item_index"))
-        .select(ITEM, "features")
-        .orderBy(ITEM)
-        .toPandas()
-    )
-    factors = np.vstack(rows["features"].to_numpy()).astype(np.float32) if len(rows) else np.zeros((0, fit.model.rank))
-    return rows[ITEM].to_numpy(dtype=object), factors
-
-
 def als_candidates(fit: AlsFit, users: DataFrame, n: int) -> DataFrame:
     """Top-n ALS scores for the customers the model knows (others get none: cold start)."""
     known = (
@@ -293,7 +294,7 @@ def als_candidates(fit: AlsFit, users: DataFrame, n: int) -> DataFrame:
         .join(fit.model.userFactors, F.col("user_index") == F.col("id"))
         .select(USER, "features")
     )
-    item_ids, factors = item_factor_matrix(fit)
+    item_ids, factors = fit.item_factors
     return top_n_by_dot_product(known, USER, item_ids, factors, ITEM, n)
 
 
