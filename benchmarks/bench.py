@@ -1,8 +1,9 @@
 """Benchmark of the whole pipeline at several Olist scales (`make bench`, BENCH_SCALES="0.1 1 10").
 
 Per scale, in a fresh warehouse of its own (<OLIST_WAREHOUSE_DIR>/bench/scale_<s>/), each stage runs as the process a
-user runs and is measured from outside: wall seconds, peak RSS of the process tree (the Python driver + its JVM,
-sampled from /proc every 0.2 s), rows processed.
+user runs and is measured from outside: wall seconds, peak RSS of the process tree (the Python driver + its JVM
++ Python workers, sampled from /proc every 0.2 s; also the peak PSS, which splits the pages forked workers share),
+rows processed.
 
   generate   python -m olist_synth                      rows: all rows written
   dbt_build  dbt build (session target)                 rows: raw rows read; also the summed node seconds of
@@ -53,32 +54,53 @@ def _children() -> dict[int, list[int]]:
     return tree
 
 
-def _tree_rss_bytes(root: int) -> int:
-    tree, total, stack = _children(), 0, [root]
+def _memory(pid: int) -> tuple[int, int, int]:
+    """(VmSize, VmRSS) from /proc/<pid>/status and Pss from smaps_rollup, in bytes; zeros once the process is gone."""
+    size = rss = pss = 0
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmSize:"):
+                size = int(line.split()[1]) * 1024
+            elif line.startswith("VmRSS:"):
+                rss = int(line.split()[1]) * 1024
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                pss = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return size, rss, pss
+
+
+def _tree_memory_bytes(root: int) -> tuple[int, int]:
+    """RSS and PSS summed over a process tree. A child that shares its parent's memory (the JVM starts commands
+    through vfork + jspawnhelper: until the exec, the child reports the parent's whole RSS) is not counted twice.
+    RSS counts pages that forked Python workers share with their daemon in each of them; PSS splits them."""
+    tree, rss_total, pss_total = _children(), 0, 0
+    stack: list[tuple[int, tuple[int, int, int] | None]] = [(root, None)]
     while stack:
-        pid = stack.pop()
-        stack.extend(tree.get(pid, []))
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-        except OSError:
-            pass
-    return total
+        pid, parent = stack.pop()
+        memory = _memory(pid)
+        shares_parent = parent is not None and memory[:2] == parent[:2] and memory[1] > 0
+        if not shares_parent:
+            rss_total += memory[1]
+            pss_total += memory[2]
+        stack.extend((child, memory) for child in tree.get(pid, []))
+    return rss_total, pss_total
 
 
 def measured(command: list[str], env: dict[str, str], log_path: Path) -> dict:
-    """Run a command to completion; wall seconds, peak RSS of its process tree, exit code, output."""
-    peak = 0
+    """Run a command to completion; wall seconds, peak RSS and PSS of its process tree, exit code, output."""
+    peak = peak_pss = 0
     started = time.perf_counter()
     with open(log_path, "w") as log:
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT_DIR)
         done = threading.Event()
 
         def sample() -> None:
-            nonlocal peak
+            nonlocal peak, peak_pss
             while not done.is_set():
-                peak = max(peak, _tree_rss_bytes(process.pid))
+                rss, pss = _tree_memory_bytes(process.pid)
+                peak, peak_pss = max(peak, rss), max(peak_pss, pss)
                 done.wait(0.2)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -92,7 +114,12 @@ def measured(command: list[str], env: dict[str, str], log_path: Path) -> dict:
         raise RuntimeError(
             f"{' '.join(command[:4])} ... failed with exit code {code}; log {log_path}:\n{output[-3000:]}"
         )
-    return {"seconds": round(wall, 1), "peak_rss_mib": round(peak / 2**20), "output": output}
+    return {
+        "seconds": round(wall, 1),
+        "peak_rss_mib": round(peak / 2**20),
+        "peak_pss_mib": round(peak_pss / 2**20),
+        "output": output,
+    }
 
 
 # ------------------------------------------------------------------------------------------ the stages
@@ -199,8 +226,8 @@ def run_scale(scale: float, args: argparse.Namespace, root: Path, save: Callable
             measured_stage = stage_compare(env, schema, work, logs, args)
         result["stages"][stage] = measured_stage
         save(result)  # after every stage: an interrupted run keeps what it measured
-        seconds, rss = measured_stage["seconds"], measured_stage["peak_rss_mib"]
-        print(f"[scale {scale:g}] {stage}: {seconds} s, peak RSS {rss} MiB", flush=True)
+        seconds, rss, pss = (measured_stage[key] for key in ("seconds", "peak_rss_mib", "peak_pss_mib"))
+        print(f"[scale {scale:g}] {stage}: {seconds} s, peak RSS {rss} MiB (PSS {pss} MiB)", flush=True)
     result["pipeline_seconds"] = round(
         sum(result["stages"][s]["seconds"] for s in ("generate", "dbt_build", "job") if s in result["stages"]), 1
     )

@@ -20,6 +20,7 @@ from olist_recommender.data import Inputs, read_inputs
 from olist_recommender.evaluation import (
     METRICS,
     bootstrap_means,
+    bootstrap_weights,
     evaluate_groups,
     evaluate_one,
     evaluation_frame,
@@ -233,6 +234,8 @@ def evaluate_at_cutoffs(
         if config.check_with_ranking_evaluator:
             _check_with_ranking_evaluator(spark, recs, split.test, test_users, product_codes, evaluated, config.ks)
         log.info("  %s models evaluated at %s in %.1fs", len(models), cutoff, time.perf_counter() - t0)
+        # one resampling of each user group per cut-off, shared by every model (they are scored on the same users)
+        weights: dict[tuple[str, int], np.ndarray] = {}
         for model in models:
             groups = evaluated[model]
             param_text = (
@@ -241,9 +244,11 @@ def evaluate_at_cutoffs(
                 else "{}"
             )
             for group, result in groups.items():
-                b = bootstrap_means(
-                    result.values, config.bootstrap_samples, seed=config.seed + 1000 * ci + GROUP_SEED[group]
-                )
+                drawn = (group, result.n_users)
+                if drawn not in weights:
+                    seed = config.seed + 1000 * ci + GROUP_SEED[group]
+                    weights[drawn] = bootstrap_weights(result.n_users, config.bootstrap_samples, seed)
+                b = bootstrap_means(result.values, weights[drawn])
                 boots.setdefault((model, group), []).append(b)
                 means = result.values.mean(axis=0) if result.n_users else np.zeros(len(result.columns))
                 per_cut.setdefault((model, group), []).append(means)

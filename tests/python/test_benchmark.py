@@ -39,6 +39,9 @@ def test_the_benchmark_measures_every_stage_at_a_tiny_scale(session_dir: Path) -
         assert stage["seconds"] > 0, name
     # a JVM is part of every stage but generation: its resident memory is hundreds of MiB
     assert all(stages[name]["peak_rss_mib"] > 150 for name in ("dbt_build", "job", "compare"))
+    assert all(
+        0 < stages[name]["peak_pss_mib"] <= stages[name]["peak_rss_mib"] for name in ("dbt_build", "job", "compare")
+    )
     assert stages["generate"]["rows"] > 1000 and stages["generate"]["files"]["olist_orders_dataset"] > 0
     assert stages["dbt_build"]["failed"] == [] and stages["dbt_build"]["tests"] > 100
     assert stages["dbt_build"]["model_node_seconds"] > 0 and stages["dbt_build"]["test_node_seconds"] > 0

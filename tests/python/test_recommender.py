@@ -226,6 +226,30 @@ def test_a_ranked_list_keeps_its_order_when_fallbacks_fill_it(spark) -> None:
     ]
 
 
+def test_bootstrap_means_are_means_of_resampled_users_and_one_draw_serves_every_model() -> None:
+    import numpy as np
+
+    from olist_recommender.evaluation import bootstrap_means, bootstrap_weights
+
+    values = np.random.default_rng(7).random((53, 4))
+    weights = bootstrap_weights(53, 30, seed=5)
+    assert weights.shape == (30, 53) and (weights.sum(axis=1) == 53).all() and (weights == weights.round()).all()
+    means = bootstrap_means(values, weights)
+    # each sample: the plain mean of the users drawn, each as often as its weight says
+    for s in range(30):
+        drawn = np.repeat(np.arange(53), weights[s].astype(int))
+        assert np.allclose(means[s], values[drawn].mean(axis=0))
+    # the same seed draws the same users: another model on the same users is resampled identically (paired)
+    assert (bootstrap_weights(53, 30, seed=5) == weights).all()
+    assert not (bootstrap_weights(53, 30, seed=6) == weights).all()
+    # drawn in chunks of samples (memory at 10x): the same draws as one call with the same seed
+    one_call = np.random.default_rng(5).multinomial(53, np.full(53, 1 / 53), size=130)
+    assert (bootstrap_weights(53, 130, seed=5) == one_call).all()
+    assert bootstrap_means(np.zeros((0, 4)), bootstrap_weights(0, 30, seed=5)).shape == (30, 4)
+    with pytest.raises(ValueError, match="weights for 53 users, values for 52"):
+        bootstrap_means(values[:52], weights)
+
+
 @pytest.mark.parametrize(("columns", "n"), [(1, 1), (7, 3), (1_000, 10), (2_053, 1), (2_053, 2_053)])
 def test_each_row_keeps_its_n_best_scores_ties_to_the_lower_column(columns: int, n: int) -> None:
     import numpy as np
