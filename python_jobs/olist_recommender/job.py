@@ -234,8 +234,9 @@ def evaluate_at_cutoffs(
         if config.check_with_ranking_evaluator:
             _check_with_ranking_evaluator(spark, recs, split.test, test_users, product_codes, evaluated, config.ks)
         log.info("  %s models evaluated at %s in %.1fs", len(models), cutoff, time.perf_counter() - t0)
-        # one resampling of each user group per cut-off, shared by every model (they are scored on the same users)
-        weights: dict[tuple[str, int], np.ndarray] = {}
+        # one resampling of each user group per cut-off, shared by every model: evaluation_frame gives every model a
+        # row per test user (bootstrap_means refuses weights drawn for another number of users)
+        weights: dict[str, np.ndarray] = {}
         for model in models:
             groups = evaluated[model]
             param_text = (
@@ -244,11 +245,10 @@ def evaluate_at_cutoffs(
                 else "{}"
             )
             for group, result in groups.items():
-                drawn = (group, result.n_users)
-                if drawn not in weights:
+                if group not in weights:
                     seed = config.seed + 1000 * ci + GROUP_SEED[group]
-                    weights[drawn] = bootstrap_weights(result.n_users, config.bootstrap_samples, seed)
-                b = bootstrap_means(result.values, weights[drawn])
+                    weights[group] = bootstrap_weights(result.n_users, config.bootstrap_samples, seed)
+                b = bootstrap_means(result.values, weights[group])
                 boots.setdefault((model, group), []).append(b)
                 means = result.values.mean(axis=0) if result.n_users else np.zeros(len(result.columns))
                 per_cut.setdefault((model, group), []).append(means)
