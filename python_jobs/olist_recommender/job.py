@@ -74,38 +74,54 @@ def model_sources(
 ) -> list[tuple[str, DataFrame]]:
     """One model's candidate sources for `users`, in priority order (see `rec.top_k`). Popularity-type models end in
     a list for everyone; pure ALS does not (a customer it has never seen gets no list, which evaluation counts as a
-    miss). `shared` memoises candidate lists several models use (category popularity) for the same users and k:
-    built on first use and cached, unless the caller put a frame there already."""
+    miss). `shared` memoises what several models use for the same users and k (each user's list length, category
+    popularity): built on first use and cached, unless the caller put a frame there already."""
     n = k + data.depth
     shared = {} if shared is None else shared
 
+    def lengths() -> DataFrame:
+        if "list_lengths" not in shared:
+            shared["list_lengths"] = rec.list_lengths(data, users, k).cache()
+        return shared["list_lengths"]
+
     def popular() -> DataFrame:
-        return rec.for_everyone(users, data.popularity, n)
+        return rec.for_everyone(lengths(), data.popularity, n)
 
     def by_category() -> DataFrame:
         if "category_popularity" not in shared:
-            shared["category_popularity"] = rec.category_popularity(data, users, n).cache()
+            shared["category_popularity"] = rec.category_popularity(data, lengths(), n).cache()
         return shared["category_popularity"]
+
+    def popular_after_category() -> DataFrame:
+        # the global list only for the users whose category list may not fill their top k
+        if "category_shortfall" not in shared:
+            shared["category_shortfall"] = rec.category_shortfall(data, lengths()).cache()
+        return rec.for_everyone(shared["category_shortfall"], data.popularity, n)
 
     if model == "global_popularity":
         return [("global_popularity", popular())]
     if model == "recent_popularity":
         recent = rec.recent_popularity(data, config.recent_half_life_days)
-        return [("recent_popularity", rec.for_everyone(users, recent, n))]
+        return [("recent_popularity", rec.for_everyone(lengths(), recent, n))]
     if model == "category_popularity":
-        return [("category_popularity", by_category()), ("global_popularity", popular())]
+        return [
+            ("category_popularity", rec.within_length(by_category())),
+            ("global_popularity", popular_after_category()),
+        ]
     if model == "segment_popularity":
-        return [("segment_popularity", rec.segment_popularity(data, users, n)), ("global_popularity", popular())]
+        return [("segment_popularity", rec.segment_popularity(data, lengths(), n)), ("global_popularity", popular())]
     if model == "co_purchase":
         return [
             ("co_purchase", rec.co_purchase(data, users)),
-            ("category_popularity", by_category()),
-            ("global_popularity", popular()),
+            ("category_popularity", rec.within_length(by_category())),
+            ("global_popularity", popular_after_category()),
         ]
     if model in ("als_implicit", "als_explicit"):
         return [(model, rec.als_candidates(als[model], users, n))]
     if model == "als_category_blend":
-        fused = rec.blend(rec.als_candidates(als["als_implicit"], users, n), by_category(), config.blend_weight)
+        # rank fusion with the whole category list (n per category), not only what a top k alone would need
+        category = by_category().select(rec.USER, rec.ITEM, "score")
+        fused = rec.blend(rec.als_candidates(als["als_implicit"], users, n), category, config.blend_weight)
         return [("als_category_blend", fused), ("global_popularity", popular())]
     raise ValueError(f"unknown model {model}")
 
@@ -357,20 +373,22 @@ def serve(inputs: Inputs, config: JobConfig, chosen: str, params: dict[str, dict
         F.col(config.rating_column).alias("explicit_rating"),
     )  # fmt: skip
     data = rec.TrainingData(purchases=inputs.purchases, interactions=interactions, segments=segments, as_of=as_of)
-    customers = inputs.customers.select(USER).cache()
+    customers = inputs.customers.select(USER)
     k, n = config.top_k, config.top_k + data.depth
     als = _fit_als_models(data, config, params, [chosen])
+    # every customer, with the length of their shared lists: cached, it serves each source
+    lengths = rec.list_lengths(data, customers, k).cache()
     # used at most once here, so not cached (for every customer it is the largest frame at 10x)
-    shared = {"category_popularity": rec.category_popularity(data, customers, n)}
-    sources = model_sources(chosen, data, customers, k, config, als, shared)
+    shared = {"list_lengths": lengths, "category_popularity": rec.category_popularity(data, lengths, n)}
+    sources = model_sources(chosen, data, lengths, k, config, als, shared)
     if sources[-1][0] not in EVERYONE_SOURCES:
         # lists the model leaves short (pure ALS: customers it never saw): segment, category, global popularity
         sources += [
-            ("segment_popularity", rec.segment_popularity(data, customers, n)),
-            ("category_popularity", shared["category_popularity"]),
-            ("global_popularity", rec.for_everyone(customers, data.popularity, n)),
+            ("segment_popularity", rec.segment_popularity(data, lengths, n)),
+            ("category_popularity", rec.within_length(shared["category_popularity"])),
+            ("global_popularity", rec.for_everyone(lengths, data.popularity, n)),
         ]
-    merged = rec.top_k(customers, sources, data.bought(), k)
+    merged = rec.top_k(lengths, sources, data.bought(), k)
     by_customer = merged.join(inputs.products, ITEM, "left").select(
         USER, "rank", ITEM, F.col("product_category_name_english").alias("product_category"), "score", "source"
     )

@@ -4,8 +4,9 @@ Candidates are DataFrames (customer_unique_id, product_id, score). `top_k` takes
 order: a customer's list is filled from the first source, then the next, so every customer with a fallback gets
 exactly k products, each tagged with the source that produced it. No users x items cross join is built: ALS
 scores are numpy matrix products over blocks of users next to the data, against broadcast item factors, keeping
-only each user's best n (`top_n_by_dot_product`); popularity lists are cut to k + the most products any customer
-has bought before they are joined to customers.
+only each user's best n (`top_n_by_dot_product`); a popularity list is cut for each customer to k + the products
+that customer has bought (`list_lengths`: the most that removing bought products can take from it), so most
+customers, who bought one product, carry k + 1 candidates from it, not k + the deepest history.
 """
 
 from __future__ import annotations
@@ -44,9 +45,14 @@ class TrainingData:
         return self.interactions.select(USER, ITEM)
 
     @cached_property
+    def history_sizes(self) -> DataFrame:
+        """customer_unique_id, n_bought: the distinct products each customer has bought (cached)."""
+        return self.interactions.groupBy(USER).agg(F.count("*").alias("n_bought")).cache()
+
+    @cached_property
     def depth(self) -> int:
         """The most distinct products one customer has bought (how far past k a shared list must reach)."""
-        return int(self.interactions.groupBy(USER).count().agg(F.max("count")).first()[0] or 0)
+        return int(self.history_sizes.agg(F.max("n_bought")).first()[0] or 0)
 
     @cached_property
     def popularity(self) -> DataFrame:
@@ -54,7 +60,7 @@ class TrainingData:
 
     def release(self) -> None:
         """Unpersist what this data cached (interactions, segments and the memoised frames below)."""
-        for name in ("popularity", "user_index", "item_index", "indexed_ratings"):
+        for name in ("popularity", "history_sizes", "user_index", "item_index", "indexed_ratings"):
             if name in self.__dict__:
                 self.__dict__[name].unpersist()
         self.interactions.unpersist()
@@ -95,44 +101,107 @@ def recent_popularity(data: TrainingData, half_life_days: float) -> DataFrame:
 
 
 def _top(products: DataFrame, n: int, partition: str | None = None) -> DataFrame:
+    """The n best products by score (of each `partition` value), ties to the lower id, with their rank `_r`."""
     w = (Window.partitionBy(partition) if partition else Window.partitionBy()).orderBy(F.desc("score"), ITEM)
-    return products.withColumn("_r", F.row_number().over(w)).where(F.col("_r") <= n).drop("_r")
+    return products.withColumn("_r", F.row_number().over(w)).where(F.col("_r") <= n)
 
 
-def for_everyone(users: DataFrame, products: DataFrame, n: int) -> DataFrame:
-    """The same top-n product list for every user (a broadcast of n rows, not a catalogue cross join)."""
-    return users.select(USER).crossJoin(F.broadcast(_top(products, n)))
+def list_lengths(data: TrainingData, users: DataFrame, k: int) -> DataFrame:
+    """customer_unique_id, list_length = k + the products the user has bought (0 for a user without history).
+
+    A ranked list shared by many users (global, recent, segment, a category's) fills a user's top k once their bought
+    products are removed from it, and whatever earlier sources already took, if it holds list_length products: of
+    the products ranked above the last one the user gets, at most n_bought were bought and the rest are in the list.
+    """
+    sizes = users.select(USER).join(data.history_sizes, USER, "left")
+    return sizes.select(USER, (F.lit(k) + F.coalesce(F.col("n_bought"), F.lit(0))).cast("int").alias("list_length"))
+
+
+def for_everyone(lengths: DataFrame, products: DataFrame, n: int) -> DataFrame:
+    """The same ranked product list for every user of `lengths` (`list_lengths`), cut to each user's list_length
+    (at most n): a broadcast of n rows, not a catalogue cross join."""
+    return (
+        lengths.crossJoin(F.broadcast(_top(products, n)))
+        .where(F.col("_r") <= F.col("list_length"))
+        .select(USER, ITEM, "score")
+    )
 
 
 # ------------------------------------------------------------------------------------------ per-customer candidates
 
 
-def category_popularity(data: TrainingData, users: DataFrame, n: int) -> DataFrame:
-    """Popular products of the categories the customer bought, their most-bought category first."""
+def category_popularity(data: TrainingData, lengths: DataFrame, n: int) -> DataFrame:
+    """Popular products of the categories the customer bought, their most-bought category first: the n best of each
+    category, and `is_within_length` where the product's rank in its category is within the user's list_length.
+
+    Only those are needed to fill a top k (as with a shared list: whatever a user gets from a category, the products
+    ranked above it there are bought, taken by earlier sources, or given before it); a consumer that needs the whole
+    list, the ALS blend's rank fusion, keeps all n.
+    """
     per_category = data.interactions.groupBy("product_category_name_english", ITEM).agg(
         F.countDistinct(USER).cast("double").alias("score")
     )
     top_per_category = _top(per_category, n, partition="product_category_name_english")
     max_score = top_per_category.agg(F.max("score")).first()[0] or 1.0
-    user_categories = (
-        data.interactions.join(users.select(USER), USER, "left_semi")
-        .groupBy(USER, "product_category_name_english")
+    return (
+        _user_categories(data, lengths)
+        .join(top_per_category, "product_category_name_english")
+        .select(
+            USER,
+            ITEM,
+            (F.col("category_weight") + F.col("score") / (max_score + 1.0)).alias("score"),
+            (F.col("_r") <= F.col("list_length")).alias("is_within_length"),
+        )
+    )
+
+
+def _user_categories(data: TrainingData, lengths: DataFrame) -> DataFrame:
+    """customer_unique_id, list_length, product_category_name_english, category_weight (products bought in it)."""
+    return (
+        data.interactions.join(lengths, USER)
+        .groupBy(USER, "list_length", "product_category_name_english")
         .agg(F.count("*").alias("category_weight"))
     )
-    return user_categories.join(top_per_category, "product_category_name_english").select(
-        USER, ITEM, (F.col("category_weight") + F.col("score") / (max_score + 1.0)).alias("score")
+
+
+def category_shortfall(data: TrainingData, lengths: DataFrame) -> DataFrame:
+    """The users of `lengths` whose category-popularity list may not fill their top k, with their list_length.
+
+    A user's list holds, within their list_length, the sum over the categories they bought of min(products in the
+    category, list_length) products, of which at most n_bought = list_length - k are bought: when that sum reaches
+    list_length, k products remain and a source after it is never reached. Only the others (and users without
+    history) need the global list after it, a fraction of all users: each holds list_length rows of it otherwise.
+    """
+    sizes = data.interactions.groupBy("product_category_name_english").agg(F.countDistinct(ITEM).alias("_size"))
+    filled = (
+        _user_categories(data, lengths)
+        .join(sizes, "product_category_name_english")
+        .groupBy(USER, "list_length")
+        .agg(F.sum(F.least("_size", "list_length")).alias("_held"))
+        .where(F.col("_held") >= F.col("list_length"))
     )
+    return lengths.join(filled, USER, "left_anti")
 
 
-def segment_popularity(data: TrainingData, users: DataFrame, n: int) -> DataFrame:
-    """Popular products among customers of the customer's RFM segment."""
+def within_length(candidates: DataFrame) -> DataFrame:
+    """The candidates a top k can use (`is_within_length`, see `category_popularity`)."""
+    return candidates.where("is_within_length").select(USER, ITEM, "score")
+
+
+def segment_popularity(data: TrainingData, lengths: DataFrame, n: int) -> DataFrame:
+    """Popular products among customers of the customer's RFM segment, cut to each user's list_length (at most n)."""
     per_segment = (
         data.interactions.join(data.segments, USER)
         .groupBy("segment", ITEM)
         .agg(F.countDistinct(USER).cast("double").alias("score"))
     )
     top_per_segment = _top(per_segment, n, partition="segment")
-    return users.select(USER).join(data.segments, USER).join(top_per_segment, "segment").select(USER, ITEM, "score")
+    return (
+        lengths.join(data.segments, USER)
+        .join(top_per_segment, "segment")
+        .where(F.col("_r") <= F.col("list_length"))
+        .select(USER, ITEM, "score")
+    )
 
 
 def co_purchase(data: TrainingData, users: DataFrame) -> DataFrame:

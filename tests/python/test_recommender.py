@@ -293,3 +293,64 @@ def test_als_candidates_are_the_models_own_top_n(spark) -> None:
     )
     assert set(got) == {(r.u, r.p) for r in spark_top} and len(got) == 20 * 5
     assert all(math.isclose(got[(r.u, r.p)], r.rating, rel_tol=1e-5, abs_tol=1e-6) for r in spark_top)
+
+
+def test_shared_lists_cut_per_customer_give_the_same_top_k_as_uncut_lists(spark) -> None:
+    import datetime as dt
+    import random
+
+    from pyspark.sql import functions as F
+
+    from olist_recommender import recommenders as rec
+
+    rng = random.Random(3)
+    # categories of 9, 5, 5 and 2 products: a buyer of one product of a 5-product category alone needs one product
+    # after it (5 listed, 1 bought: 4 < k), a buyer of the 2-product category several
+    category = {f"p{i:02d}": c for i, c in enumerate("a" * 9 + "b" * 5 + "c" * 5 + "d" * 2)}
+    rows = set()
+    for u in range(60):
+        for p in rng.sample(sorted(category), rng.choice([1, 1, 1, 2, 3, 6])):
+            rows.add((f"u{u:02d}", p))
+    rows |= {("u90", "p19"), ("u91", "p20"), ("u91", "p19"), ("u92", "p09")}  # buyers of category d or b only
+    interactions = spark.createDataFrame(
+        [(u, p, category[p], 1.0, 3.0) for u, p in sorted(rows)],
+        "customer_unique_id string, product_id string, product_category_name_english string, "
+        "implicit_confidence double, explicit_rating double",
+    )
+    segments = spark.createDataFrame(
+        [(f"u{u:02d}", "s" + str(u % 3)) for u in range(93)], "customer_unique_id string, segment string"
+    )
+    data = rec.TrainingData(purchases=None, interactions=interactions, segments=segments, as_of=dt.datetime(2018, 1, 1))
+    users = spark.createDataFrame(
+        [(f"u{u:02d}",) for u in range(93)], "customer_unique_id string"
+    )  # u60-u89: no history
+    k = 5
+    n = k + data.depth
+    lengths = rec.list_lengths(data, users, k)
+    uncut = users.withColumn("list_length", F.lit(n))  # every shared list at its full length, for every user
+    popular = data.popularity
+    short = rec.category_shortfall(data, lengths)
+    cases = {
+        "global": ([rec.for_everyone(lengths, popular, n)], [rec.for_everyone(uncut, popular, n)]),
+        "segment": (
+            [rec.segment_popularity(data, lengths, n), rec.for_everyone(lengths, popular, n)],
+            [rec.segment_popularity(data, uncut, n), rec.for_everyone(uncut, popular, n)],
+        ),
+        "category": (
+            [rec.within_length(rec.category_popularity(data, lengths, n)), rec.for_everyone(short, popular, n)],
+            [rec.within_length(rec.category_popularity(data, uncut, n)), rec.for_everyone(uncut, popular, n)],
+        ),
+    }
+
+    def ranked(sources: list) -> list:
+        named = [(f"source{i}", s) for i, s in enumerate(sources)]
+        return sorted(map(tuple, rec.top_k(users, named, data.bought(), k).collect()))
+
+    for name, (cut, full) in cases.items():
+        assert ranked(cut) == ranked(full), name
+        # the cut lists are shorter: the test compares something
+        assert sum(s.count() for s in cut) < sum(s.count() for s in full), name
+    # every user gets k products: the lists were long enough
+    assert len(ranked(cases["category"][0])) == 93 * k
+    shortfall = {r.customer_unique_id for r in short.collect()}
+    assert {"u90", "u91", "u92"} | {f"u{u}" for u in range(60, 90)} <= shortfall and len(shortfall) < 93
