@@ -59,7 +59,7 @@ def _training_data(purchases: DataFrame, inputs: Inputs, config: JobConfig, as_o
     return rec.TrainingData(purchases=purchases, interactions=interactions, segments=segments, as_of=as_of)
 
 
-# sources that give every user the same k + (deepest history) products: a list ending in one is always full
+# sources that give every user a list long enough for k once their bought products are out: a list ending in one is full
 EVERYONE_SOURCES = ("global_popularity", "recent_popularity")
 
 
