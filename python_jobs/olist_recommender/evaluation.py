@@ -137,7 +137,7 @@ def evaluate_groups(
     for model in dict.fromkeys([*names, *scored.column("model").unique().to_pylist()]):
         rows = scored.filter(pc.equal(scored.column("model"), model))
         rows = rows.take(pc.sort_indices(rows, sort_keys=[("customer_unique_id", "ascending")]))
-        values = np.column_stack([rows.column(c).to_numpy() for c in value_columns]).reshape(len(rows), len(columns))
+        values = np.column_stack([rows.column(c).to_numpy() for c in value_columns])
         is_warm = rows.column("is_warm").to_numpy(zero_copy_only=False).astype(bool)
         results[model] = {}
         for group in ("warm", "cold", "all"):
