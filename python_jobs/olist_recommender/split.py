@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
@@ -70,12 +70,20 @@ def make_split(purchases: DataFrame, cutoff: dt.date, window_days: int) -> Split
 def interactions_from_purchases(purchases: DataFrame, config: JobConfig) -> DataFrame:
     """(customer, product) interactions with the same formulas as dbt's customer_product_interactions.
 
+    Per (customer, product): purchase_count = orders, monetary_value = sum of prices, mean_review_score = the mean
+    over those orders of each order's review (a mean over orders, not items, as dbt's int_customer_products_aggregated);
     implicit_confidence = frequency_weight * purchase_count + monetary_weight * ln(1 + monetary_value);
     explicit_rating = customer's mean review of those orders, else the product's mean, else the global mean.
     """
-    per_pair = purchases.groupBy("customer_unique_id", "product_id").agg(
-        F.countDistinct("order_id").alias("purchase_count"),
-        F.sum("price").cast("double").alias("monetary_value"),
+    per_order = purchases.groupBy("customer_unique_id", "product_id", "order_id").agg(
+        F.sum("price").alias("order_value"),
+        F.max("review_score").alias("review_score"),
+        F.min("product_category_name_english").alias("product_category_name_english"),
+        F.min("purchased_at").alias("purchased_at"),
+    )
+    per_pair = per_order.groupBy("customer_unique_id", "product_id").agg(
+        F.count("*").alias("purchase_count"),
+        F.sum("order_value").cast("double").alias("monetary_value"),
         F.avg("review_score").alias("mean_review_score"),
         F.min("product_category_name_english").alias("product_category_name_english"),
         F.max("purchased_at").alias("last_purchased_at"),
@@ -92,7 +100,7 @@ def interactions_from_purchases(purchases: DataFrame, config: JobConfig) -> Data
             "implicit_confidence",
             F.round(
                 F.lit(config.frequency_weight) * F.col("purchase_count")
-                + F.lit(config.monetary_weight) * F.log1p(F.greatest(F.col("monetary_value"), F.lit(0.0))),
+                + F.lit(config.monetary_weight) * _log_transform(F.col("monetary_value")),
                 6,
             ),
         )
@@ -104,13 +112,25 @@ def interactions_from_purchases(purchases: DataFrame, config: JobConfig) -> Data
     )
 
 
+def _log_transform(column: Column) -> Column:
+    """ln(1 + max(x, 0)), as dbt's log_transform macro (the same expression, so the same doubles)."""
+    return F.log(F.lit(1.0) + F.greatest(column, F.lit(0.0)))
+
+
 def rfm_segments_at(train: DataFrame, rfm_segments: DataFrame) -> DataFrame:
-    """Customer segments from the training period only, scored as dbt's customer_rfm (percent-rank quintiles)."""
+    """Customer segments from the training period only, scored as dbt's customer_rfm (percent-rank quintiles): the
+    monetary value is what the customer paid (`paid_value`: payments allocated to the items), capped at its 99th
+    percentile."""
     as_of = train.select(F.max("purchased_at")).first()[0]
-    per_customer = train.groupBy("customer_unique_id").agg(
+    # as dbt's int_customers_aggregated: order values first, then per customer
+    per_order = train.groupBy("customer_unique_id", "order_id").agg(
+        F.sum("paid_value").alias("order_value"),
+        F.max("purchased_at").alias("purchased_at"),
+    )
+    per_customer = per_order.groupBy("customer_unique_id").agg(
         F.datediff(F.lit(as_of), F.max("purchased_at")).alias("recency_days"),
-        F.countDistinct("order_id").alias("order_count"),
-        F.sum("price").cast("double").alias("monetary_value"),
+        F.count("*").alias("order_count"),
+        F.sum("order_value").alias("monetary_value"),
     )
     cap = per_customer.select(F.percentile_approx("monetary_value", 0.99, 10000)).first()[0]
 
@@ -120,7 +140,7 @@ def rfm_segments_at(train: DataFrame, rfm_segments: DataFrame) -> DataFrame:
         return F.least(F.lit(5), F.lit(1) + F.floor(rank * 5).cast("int"))
 
     scored = per_customer.withColumn(
-        "monetary_log", F.log1p(F.least(F.col("monetary_value"), F.lit(float(cap))))
+        "monetary_log", _log_transform(F.least(F.col("monetary_value"), F.lit(float(cap))))
     ).select(
         "customer_unique_id",
         score("recency_days", ascending=False).alias("r"),

@@ -356,3 +356,33 @@ def test_shared_lists_cut_per_customer_give_the_same_top_k_as_uncut_lists(spark)
     assert len(lists["category"]) == 93 * k
     shortfall = {r.customer_unique_id for r in short.collect()}
     assert {"u90", "u91", "u92"} | {f"u{u}" for u in range(60, 90)} <= shortfall and len(shortfall) < 93
+
+
+def test_cutoff_features_given_every_purchase_are_the_dbt_marts(spark, default_warehouse) -> None:
+    """At each cut-off the job rebuilds interactions and RFM segments from the purchases before it, with dbt's
+    formulas; given every purchase, they must be the marts' rows: segment by segment, value by value."""
+    from pyspark.sql import functions as F
+
+    from olist_recommender.split import interactions_from_purchases, rfm_segments_at
+
+    config = _config(default_warehouse.schema)
+    inputs = read_inputs(spark, config)
+    key = ["customer_unique_id"]
+    segments = rfm_segments_at(inputs.purchases, inputs.rfm_segments).withColumnRenamed("segment", "job_segment")
+    compared = inputs.customer_rfm.select(*key, "segment").join(segments, key, "full")
+    assert compared.count() == inputs.customer_rfm.count() > 100
+    differing = compared.where(~F.col("segment").eqNullSafe(F.col("job_segment")))
+    assert differing.count() == 0, differing.limit(5).collect()
+
+    columns = ["purchase_count", "monetary_value", "implicit_confidence", "explicit_rating"]
+    key = ["customer_unique_id", "product_id"]
+    job = interactions_from_purchases(inputs.purchases, config).select(
+        *key, *[F.col(c).alias(f"job_{c}") for c in columns]
+    )
+    compared = inputs.interactions.select(*key, *columns).join(job, key, "full")
+    assert compared.count() == inputs.interactions.count()
+    # reviewed pairs bought in more than one order: where a mean over items and a mean over orders part
+    assert inputs.interactions.where("purchase_count > 1 and mean_review_score is not null").count() > 0
+    for c in columns:
+        differing = compared.where(~(F.abs(F.col(c) - F.col(f"job_{c}")) <= 1e-9))
+        assert differing.count() == 0, (c, differing.limit(5).collect())
