@@ -386,3 +386,46 @@ def test_cutoff_features_given_every_purchase_are_the_dbt_marts(spark, default_w
     for c in columns:
         differing = compared.where(~(F.abs(F.col(c) - F.col(f"job_{c}")) <= 1e-9))
         assert differing.count() == 0, (c, differing.limit(5).collect())
+
+
+def test_another_process_on_the_shared_catalog_gets_the_same_run(
+    spark, default_warehouse, shared, thrift_warehouse, session_dir
+) -> None:
+    """Same data, same configuration, same results, whatever the process and the catalog: the thrift fixture's job
+    (its own Python and JVM, another PYTHONHASHSEED, the Hive metastore service, built by dbt over Thrift) and this
+    session's job on the embedded catalog publish the same evaluation and the same recommendations."""
+    from conftest import THRIFT_SCHEMA, thrift_job_command, thrift_query
+    from olist_recommender.job import run
+
+    command = thrift_job_command(session_dir)
+    config = load_config(command[command.index("--config") + 1], overrides={"schema": default_warehouse.schema})
+    mine = run(spark, config, run_id="r_cross_process")
+    theirs = f"{THRIFT_SCHEMA}_marts"
+    [(run_id, chosen)] = thrift_query(
+        shared, f"select run_id, chosen_model from {theirs}.recommendation_runs order by started_at limit 1"
+    )
+    assert chosen == mine.chosen_model
+
+    key = ("model", "cutoff", "user_group", "k", "metric")
+    values = ("value", "ci_low", "ci_high", "n_users")
+    their_rows = thrift_query(
+        shared,
+        f"select {', '.join(key + values)} from {theirs}.recommendation_evaluation where run_id = '{run_id}'",
+    )
+    # NULL (no interval for coverage) reaches pandas as NaN
+    their_evaluation = {tuple(r[:5]): tuple(None if v != v else v for v in r[5:]) for r in their_rows}
+    my_evaluation = {tuple(r[c] for c in key): tuple(r[c] for c in values) for r in mine.evaluation}
+    assert len(my_evaluation) > 100 and their_evaluation == my_evaluation
+
+    columns = "customer_unique_id, rank, product_id, score, source"
+    their_recs = sorted(thrift_query(shared, f"select {columns} from {theirs}.recommendations_by_customer"))
+    my_recs = sorted(
+        map(
+            tuple,
+            spark.sql(
+                f"select {columns} from {default_warehouse.schema}_marts.recommendations_by_customer "
+                "where run_id = 'r_cross_process'"
+            ).collect(),
+        )
+    )
+    assert len(my_recs) > 1000 and their_recs == my_recs
