@@ -125,7 +125,7 @@ def rfm_segments_at(train: DataFrame, rfm_segments: DataFrame) -> DataFrame:
     # as dbt's int_customers_aggregated: order values first, then per customer
     per_order = train.groupBy("customer_unique_id", "order_id").agg(
         F.sum("paid_value").alias("order_value"),
-        F.max("purchased_at").alias("purchased_at"),
+        F.min("purchased_at").alias("purchased_at"),
     )
     per_customer = per_order.groupBy("customer_unique_id").agg(
         F.datediff(F.lit(as_of), F.max("purchased_at")).alias("recency_days"),
