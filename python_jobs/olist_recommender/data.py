@@ -19,7 +19,7 @@ REQUIRED_COLUMNS: dict[str, list[str]] = {
     ],
     "fct_order_items": [
         "order_id", "customer_unique_id", "product_id", "product_category_name_english", "purchased_at", "price",
-        "item_value", "allocated_payment_value", "order_review_score", "is_valid_purchase",
+        "paid_value", "order_review_score", "is_valid_purchase",
     ],
     "customer_rfm": ["customer_unique_id", "segment"],
     "dim_customers": ["customer_unique_id", "segment"],
@@ -78,9 +78,8 @@ def read_inputs(spark: SparkSession, config: JobConfig) -> Inputs:
         .where(F.col("is_valid_purchase"))
         .select(
             "order_id", "customer_unique_id", "product_id", "product_category_name_english", "purchased_at", "price",
-            # what the customer paid for the item (customer_rfm's monetary value): its share of the order's payments,
-            # or its price + freight where the order has no payment row
-            F.coalesce("allocated_payment_value", F.col("item_value").cast("double")).alias("paid_value"),
+            # what the customer paid for the item, as dbt defines it once (customer_rfm's monetary value sums it)
+            "paid_value",
             F.col("order_review_score").alias("review_score"),
         )
         .cache()

@@ -119,7 +119,7 @@ def _log_transform(column: Column) -> Column:
 
 def rfm_segments_at(train: DataFrame, rfm_segments: DataFrame) -> DataFrame:
     """Customer segments from the training period only, scored as dbt's customer_rfm (percent-rank quintiles): the
-    monetary value is what the customer paid (`paid_value`: payments allocated to the items), capped at its 99th
+    monetary value is what the customer paid (fct_order_items.paid_value, summed per order), capped at its 99th
     percentile."""
     as_of = train.select(F.max("purchased_at")).first()[0]
     # as dbt's int_customers_aggregated: order values first, then per customer

@@ -13,8 +13,7 @@ items as (
         product_id,
         product_category_name_english,
         purchased_at,
-        item_value,
-        allocated_payment_value,
+        paid_value,
         order_review_score
     from {{ ref('int_order_items_enriched') }}
     where is_valid_purchase
@@ -33,7 +32,7 @@ orders as (
         customer_unique_id,
         order_id,
         min(purchased_at) as purchased_at,
-        sum(coalesce(allocated_payment_value, cast(item_value as double))) as order_value,
+        sum(paid_value) as order_value,
         max(order_review_score) as review_score
     from items
     group by customer_unique_id, order_id

@@ -6,6 +6,8 @@
       the count shows as a warning of the relationships test on stg_olist__order_items.order_id.
     - Payment allocation: allocated_payment_value = order payment_total * (price + freight) / order item value,
       so an order's allocated values sum to its payments (orders without payments allocate null).
+    - paid_value: what the customer paid for the item, its allocated payment, else price + freight. The one
+      definition of a purchase's value: customer_rfm's monetary value and the ALS job's cut-off segments sum it.
 #}
 
 with
@@ -139,7 +141,7 @@ joined as (
 
 ),
 
-final as (
+allocated as (
 
     select
         *,
@@ -150,6 +152,15 @@ final as (
                 then cast(order_payment_total as double) / count(*) over (partition by order_id)
         end as allocated_payment_value
     from joined
+
+),
+
+final as (
+
+    select
+        *,
+        coalesce(allocated_payment_value, cast(item_value as double)) as paid_value
+    from allocated
 
 )
 

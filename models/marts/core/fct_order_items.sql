@@ -25,6 +25,7 @@ final as (
         item_value,
         order_payment_total,
         allocated_payment_value,
+        paid_value,
         order_review_score
     from order_items
 
