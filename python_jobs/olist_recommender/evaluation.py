@@ -195,14 +195,6 @@ def _metric_values(predicted: list, relevant: set, k: int) -> tuple[float, ...]:
     return tuple(metrics[m] for m in METRICS)
 
 
-def evaluate_one(frame: DataFrame, k: int, metric: str) -> tuple[float, int]:
-    """The mean of one metric at one k over all users of a single-model evaluation_frame, and the user count."""
-    result = evaluate_groups(frame, [k], 1, with_coverage=False)[""]["all"]
-    if not result.n_users:
-        return 0.0, 0
-    return float(result.values[:, result.columns.index((k, metric))].mean()), result.n_users
-
-
 def spark_means(frame: DataFrame, ks: list[int]) -> dict[tuple[int, str], float]:
     """The same means computed by pyspark.ml.evaluation.RankingEvaluator, for every metric it has."""
     out: dict[tuple[int, str], float] = {}

@@ -22,7 +22,6 @@ from olist_recommender.evaluation import (
     bootstrap_means,
     bootstrap_weights,
     evaluate_groups,
-    evaluate_one,
     evaluation_frame,
     spark_means,
 )
@@ -164,42 +163,49 @@ def _grid(grid) -> list[dict]:
 
 
 def tune_als(inputs: Inputs, config: JobConfig, cutoffs: list[dt.date], product_codes: DataFrame) -> dict[str, dict]:
-    """Grid search on the validation window before the first cut-off; metric = selection metric on warm users."""
+    """Grid search on the validation window before the first cut-off; metric = selection metric on warm users.
+
+    Every grid point is fitted first; their top-k lists are then ranked and scored together, by one evaluation
+    query, as the cut-offs evaluate their models (one query per grid point cost a second or two of planning each)."""
     if not als_needed(config.models):
         return {}
     vcut = validation_cutoff(cutoffs, config)
     split = make_split(inputs.purchases, vcut, config.test_window_days)
     data = _training_data(split.train, inputs, config, dt.datetime.combine(vcut, dt.time()))
     warm = split.test_users.where("user_group = 'warm'").cache()
-    best: dict[str, dict] = {}
+    k, metric = config.selection_k, config.selection_metric
     variants = {
         "als_implicit": (config.implicit_grid, True, "implicit_confidence"),
         "als_explicit": (config.explicit_grid, False, "explicit_rating"),
     }
+    points: dict[str, tuple[str, dict]] = {}  # label -> (variant, params)
+    recs, kept = None, []
     for name in als_needed(config.models):
         grid, implicit, rating = variants[name]
-        scored = []
         for params in _grid(grid):
+            label = f"{name} {json.dumps(params, sort_keys=True)}"
+            if label in points:  # a value listed twice in the grid
+                continue
+            points[label] = (name, params)
             fit = rec.fit_als(data, params, implicit, config, rating)
-            recs = rec.top_k(
-                warm,
-                [(name, rec.als_candidates(fit, warm, config.selection_k + data.depth))],
-                data.bought(),
-                config.selection_k,
-            )
-            frame = evaluation_frame(recs, split.test, warm, product_codes)
-            value, n_users = evaluate_one(frame, config.selection_k, config.selection_metric)
-            scored.append((value, params))
-            log.info(
-                "  tune %s %s: %s@%s=%.4f on %s warm validation users",
-                name,
-                params,
-                config.selection_metric,
-                config.selection_k,
-                value,
-                n_users,
-            )
-        best[name] = max(scored, key=lambda s: (s[0], -s[1]["rank"], s[1]["reg_param"]))[1]
+            # the warm users' candidates, kept (a few rows per user): the fit itself is not held until the end
+            candidates = rec.als_candidates(fit, warm, k + data.depth).cache()
+            candidates.count()
+            kept.append(candidates)
+            ranked = rec.top_k(warm, [(name, candidates)], data.bought(), k).withColumn("model", F.lit(label))
+            recs = ranked if recs is None else recs.unionByName(ranked)
+    frame = evaluation_frame(recs, split.test, warm, product_codes, list(points))
+    evaluated = evaluate_groups(frame, [k], 1, list(points), with_coverage=False)
+    for candidates in kept:
+        candidates.unpersist()
+    scored: dict[str, list[tuple[float, dict]]] = {}
+    for label, (name, params) in points.items():
+        result = evaluated[label]["all"]
+        value = float(result.values[:, result.columns.index((k, metric))].mean()) if result.n_users else 0.0
+        scored.setdefault(name, []).append((value, params))
+        log.info("  tune %s %s: %s@%s=%.4f on %s warm validation users", name, params, metric, k, value, result.n_users)
+    # ties: the lower rank, then the stronger regularisation
+    best = {name: max(v, key=lambda c: (c[0], -c[1]["rank"], c[1]["reg_param"]))[1] for name, v in scored.items()}
     log.info("validation cut-off %s: chose %s", vcut, best)
     warm.unpersist()
     data.release()
