@@ -187,11 +187,13 @@ def tune_als(inputs: Inputs, config: JobConfig, cutoffs: list[dt.date], product_
             if label in points:  # a value listed twice in the grid
                 continue
             points[label] = (name, params)
+            started = time.perf_counter()
             fit = rec.fit_als(data, params, implicit, config, rating)
             # the warm users' candidates, kept (a few rows per user): the fit itself is not held until the end
             candidates = rec.als_candidates(fit, warm, k + data.depth).cache()
             candidates.count()
             kept.append(candidates)
+            log.info("  tune %s %s: fitted in %.1fs", name, params, time.perf_counter() - started)
             ranked = rec.top_k(warm, [(name, candidates)], data.bought(), k).withColumn("model", F.lit(label))
             recs = ranked if recs is None else recs.unionByName(ranked)
     frame = evaluation_frame(recs, split.test, warm, product_codes, list(points))
