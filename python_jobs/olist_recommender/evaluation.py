@@ -155,7 +155,7 @@ def _column_name(k: int, metric: str) -> str:
 
 def per_user_metrics(frame: DataFrame, ks: list[int]) -> DataFrame:
     """model, customer_unique_id, is_warm and <metric>_at_<k> for every k and metric: one row per evaluation_frame
-    row, computed by `user_metrics` in Python workers, a partition at a time."""
+    row, computed by `metric_matrix` in Python workers, a batch at a time."""
     value_columns = [_column_name(k, m) for k in ks for m in METRICS]
     schema = "model string, customer_unique_id string, is_warm boolean, " + ", ".join(
         f"{c} double" for c in value_columns
@@ -163,13 +163,7 @@ def per_user_metrics(frame: DataFrame, ks: list[int]) -> DataFrame:
 
     def score(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in batches:
-            values = np.array(
-                [
-                    [v for k in ks for v in _metric_values(predicted.tolist(), set(label.tolist()), k)]
-                    for predicted, label in zip(batch["prediction"], batch["label"], strict=True)
-                ],
-                dtype=float,
-            ).reshape(len(batch), len(value_columns))
+            values = metric_matrix(list(batch["prediction"]), list(batch["label"]), ks)
             out = pd.DataFrame(values, columns=value_columns)
             out.insert(0, "is_warm", (batch["user_group"] == "warm").to_numpy())
             out.insert(0, "customer_unique_id", batch["customer_unique_id"].to_numpy())
@@ -190,9 +184,49 @@ def _coverage(frame: DataFrame, ks: list[int]) -> dict[tuple[str, str, int], int
     return {(r["model"], r["user_group"], k): r[f"k{k}"] for r in by_group.unionByName(overall).collect() for k in ks}
 
 
-def _metric_values(predicted: list, relevant: set, k: int) -> tuple[float, ...]:
-    metrics = user_metrics(predicted, relevant, k)
-    return tuple(metrics[m] for m in METRICS)
+def metric_matrix(predicted: list[np.ndarray], labels: list[np.ndarray], ks: list[int]) -> np.ndarray:
+    """`user_metrics` of many users at once: rows users, columns (k, metric) for k in ks, metric in METRICS.
+
+    The hits of every ranked list are found by one `np.isin` over (user, product) keys, and each metric is a running
+    sum along the list, added in the order `user_metrics` adds (so the same doubles, not merely close ones)."""
+    n, kmax = len(predicted), max(ks)
+    out = np.zeros((n, len(ks) * len(METRICS)))
+    if n == 0:
+        return out
+    top = [np.asarray(p)[:kmax] for p in predicted]
+    lengths = np.array([len(t) for t in top])
+    label_sizes = np.array([len(label) for label in labels])
+    products = np.concatenate([*top, *[np.asarray(label) for label in labels]])
+    codes, uniques = pd.factorize(products)
+    rows = np.concatenate([np.repeat(np.arange(n), lengths), np.repeat(np.arange(n), label_sizes)])
+    keys = rows.astype(np.int64) * (len(uniques) + 1) + codes
+    listed = lengths.sum()
+    hit = np.isin(keys[:listed], keys[listed:])
+    positions = np.arange(listed) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    hits = np.zeros((n, kmax))
+    hits[rows[:listed], positions] = hit
+    discount = np.array([1.0 / math.log(i + 2) for i in range(kmax)])
+    found = np.cumsum(hits, axis=1)  # hits so far, at each position
+    dcg = np.cumsum(hits * discount, axis=1)
+    ap = np.cumsum(np.where(hits > 0, found / np.arange(1, kmax + 1), 0.0), axis=1)
+    ideal = np.cumsum(discount)
+    relevant = label_sizes.astype(float)
+    has_relevant = label_sizes > 0
+    for j, k in enumerate(ks):
+        at = min(k, kmax) - 1
+        n_hits = found[:, at]
+        best = np.minimum(label_sizes, k)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values = {
+                "precision": n_hits / k,
+                "recall": n_hits / relevant,
+                "ndcg": dcg[:, at] / ideal[np.maximum(best, 1) - 1],
+                "map": ap[:, at] / best,
+                "hit_rate": (n_hits > 0).astype(float),
+            }
+        for m, metric in enumerate(METRICS):
+            out[:, j * len(METRICS) + m] = np.where(has_relevant, values[metric], 0.0)
+    return out
 
 
 def spark_means(frame: DataFrame, ks: list[int]) -> dict[tuple[int, str], float]:

@@ -4,14 +4,40 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from olist_recommender.config import ConfigError, InjectedFailure, JobConfig, load_config
 from olist_recommender.data import InputError, read_inputs
-from olist_recommender.evaluation import METRICS, evaluate_groups, spark_means, user_metrics
+from olist_recommender.evaluation import METRICS, evaluate_groups, metric_matrix, spark_means, user_metrics
 from olist_recommender.publish import COLUMNS
 
 K = 10
+
+
+def test_metric_matrix_gives_user_metrics_doubles_for_many_users() -> None:
+    """The vectorised metrics the evaluation runs are `user_metrics`, to the last bit: lists shorter and longer
+    than k, no hits, all hits, empty lists, unseen products (-1), one or many relevant products, no relevant ones."""
+    rng = np.random.default_rng(5)
+    predicted, labels = [], []
+    for _ in range(3000):
+        ranked = rng.permutation(40)[: rng.integers(0, 25)].astype(float)
+        relevant = rng.choice(np.append(np.arange(40.0), -1.0), size=rng.integers(0, 6), replace=False)
+        predicted.append(ranked)
+        labels.append(relevant)
+    predicted.append(np.arange(20.0))
+    labels.append(np.arange(20.0))  # every position a hit
+    ks = [1, 5, 10, 20]
+    got = metric_matrix(predicted, labels, ks)
+    expected = np.array(
+        [
+            [user_metrics(list(p), set(r), k)[m] for k in ks for m in METRICS]
+            for p, r in zip(predicted, labels, strict=True)
+        ]
+    )
+    assert got.shape == expected.shape and np.array_equal(got, expected)
+    assert 0 < (got[:, [j for j in range(got.shape[1]) if j % len(METRICS) == 4]] > 0).mean() < 1  # hits and misses
+    assert metric_matrix([], [], ks).shape == (0, len(ks) * len(METRICS))
 
 
 def test_metrics_match_a_hand_computed_example_and_spark(spark) -> None:
