@@ -34,6 +34,8 @@ EVALUATOR_METRIC = {
 
 
 def user_metrics(predicted: list, relevant: set, k: int) -> dict[str, float]:
+    """The metrics of one user's ranked list: the definition that `metric_matrix` computes for many users at once
+    (a test holds the two equal to the last bit)."""
     top = predicted[:k]
     hits = [1.0 if p in relevant else 0.0 for p in top]
     n_rel = len(relevant)
@@ -63,6 +65,10 @@ class GroupResult:
     columns: list[tuple[int, str]]
     coverage: dict[int, float]
     n_users: int
+
+    def mean(self, k: int, metric: str) -> float:
+        """The mean of one metric at one k over the group's users (0 for a group without users)."""
+        return float(self.values[:, self.columns.index((k, metric))].mean()) if self.n_users else 0.0
 
 
 def evaluation_frame(
@@ -210,16 +216,15 @@ def metric_matrix(predicted: list[np.ndarray], labels: list[np.ndarray], ks: lis
     dcg = np.cumsum(hits * discount, axis=1)
     ap = np.cumsum(np.where(hits > 0, found / np.arange(1, kmax + 1), 0.0), axis=1)
     ideal = np.cumsum(discount)
-    relevant = label_sizes.astype(float)
     has_relevant = label_sizes > 0
     for j, k in enumerate(ks):
-        at = min(k, kmax) - 1
+        at = k - 1
         n_hits = found[:, at]
         best = np.minimum(label_sizes, k)
         with np.errstate(divide="ignore", invalid="ignore"):
             values = {
                 "precision": n_hits / k,
-                "recall": n_hits / relevant,
+                "recall": n_hits / label_sizes,
                 "ndcg": dcg[:, at] / ideal[np.maximum(best, 1) - 1],
                 "map": ap[:, at] / best,
                 "hit_rate": (n_hits > 0).astype(float),

@@ -193,7 +193,7 @@ def tune_als(inputs: Inputs, config: JobConfig, cutoffs: list[dt.date], product_
             candidates = rec.als_candidates(fit, warm, k + data.depth).cache()
             candidates.count()
             kept.append(candidates)
-            log.info("  tune %s %s: fitted in %.1fs", name, params, time.perf_counter() - started)
+            log.info("  tune %s %s: fitted and scored in %.1fs", name, params, time.perf_counter() - started)
             ranked = rec.top_k(warm, [(name, candidates)], data.bought(), k).withColumn("model", F.lit(label))
             recs = ranked if recs is None else recs.unionByName(ranked)
     frame = evaluation_frame(recs, split.test, warm, product_codes, list(points))
@@ -203,7 +203,7 @@ def tune_als(inputs: Inputs, config: JobConfig, cutoffs: list[dt.date], product_
     scored: dict[str, list[tuple[float, dict]]] = {}
     for label, (name, params) in points.items():
         result = evaluated[label]["all"]
-        value = float(result.values[:, result.columns.index((k, metric))].mean()) if result.n_users else 0.0
+        value = result.mean(k, metric)
         scored.setdefault(name, []).append((value, params))
         log.info("  tune %s %s: %s@%s=%.4f on %s warm validation users", name, params, metric, k, value, result.n_users)
     # ties: the lower rank, then the stronger regularisation
@@ -337,9 +337,8 @@ def _check_with_ranking_evaluator(
             [(list(r.prediction), list(r.label)) for r in rows] or [([], [])],
             "prediction array<double>, label array<double>",
         ).coalesce(1)
-        values = groups["all"].values
         for (k, metric), spark_value in spark_means(local, ks).items():
-            mine = float(values[:, groups["all"].columns.index((k, metric))].mean()) if len(values) else 0.0
+            mine = groups["all"].mean(k, metric)
             if abs(mine - spark_value) > 1e-9:
                 raise AssertionError(
                     f"{model} {metric}@{k}: per-user mean {mine:.6f} != RankingEvaluator {spark_value:.6f}"
