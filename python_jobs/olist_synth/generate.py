@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from functools import reduce
 from pathlib import Path
 
 import numpy as np
@@ -93,7 +92,9 @@ class GeneratorConfig:
 def _hex_ids(rng: np.random.Generator, n: int) -> np.ndarray:
     """n distinct 32-character lowercase hex ids (md5-shaped, like Olist's)."""
     raw = rng.integers(0, np.iinfo(np.uint64).max, size=(n, 2), dtype=np.uint64, endpoint=True)
-    ids = np.array([f"{a:016x}{b:016x}" for a, b in raw], dtype=object)
+    # each row's two numbers as 16 big-endian hex digits each, then cut into 32-character ids
+    digits = raw.astype(">u8").tobytes().hex().encode("ascii")
+    ids = np.frombuffer(digits, dtype="S32").astype("U32").astype(object)
     if len(set(ids)) != n:  # astronomically unlikely; keep the guarantee explicit
         raise RuntimeError("id collision")
     return ids
@@ -112,9 +113,36 @@ def _fmt_ts(values: np.ndarray) -> np.ndarray:
     return np.where(np.isnat(values), "", text).astype(object)
 
 
-def _fmt_num(values: np.ndarray, fmt: str) -> np.ndarray:
-    out = np.array([fmt % v if np.isfinite(v) else "" for v in values], dtype=object)
+def _fmt_num(values: np.ndarray, decimals: int) -> np.ndarray:
+    """Numbers as text with a fixed count of decimals (as '%.<decimals>f' writes them), NaN -> ''.
+
+    Vectorised through integers: the value scaled by 10**decimals and rounded. A value whose scaled form lies within
+    1e-6 of a rounding tie is formatted by Python instead, so the text is always what '%.<decimals>f' gives.
+    """
+    finite = np.isfinite(values)
+    scaled = np.where(finite, values, 0.0) * 10**decimals
+    units = np.rint(scaled)
+    magnitude = np.abs(units).astype(np.int64)
+    if decimals:
+        whole = (magnitude // 10**decimals).astype(str)
+        fraction = np.strings.zfill((magnitude % 10**decimals).astype(str), decimals)
+        text = np.strings.add(np.strings.add(whole, "."), fraction)
+    else:
+        text = magnitude.astype(str)
+    negative = finite & np.signbit(values)  # '%.2f' keeps the sign of a negative value that rounds to zero
+    out = np.where(negative, np.strings.add("-", text), text).astype(object)
+    near_tie = finite & (np.abs(np.abs(scaled - units) - 0.5) < 1e-6)
+    for i in np.flatnonzero(near_tie):
+        out[i] = f"{values[i]:.{decimals}f}"
+    out[~finite] = ""
     return out
+
+
+def _sequence_numbers(counts: np.ndarray) -> np.ndarray:
+    """1, 2, ..., count for each count, concatenated: the numbers of a parent's child rows."""
+    counts = np.asarray(counts, dtype=np.int64)
+    starts = np.repeat(np.cumsum(counts) - counts, counts)
+    return np.arange(1, int(counts.sum()) + 1) - starts
 
 
 def _quote_if_digit(values: np.ndarray) -> np.ndarray:
@@ -147,8 +175,7 @@ def _write_csv(
     trailing_newline: bool = True,
 ) -> None:
     head = ",".join(f'"{h}"' if quote_header else h for h in header)
-    lines = reduce(lambda a, b: a + "," + b, [pd.Series(c, dtype=object) for c in columns])
-    body = newline.join([head, *lines.tolist()])
+    body = newline.join([head, *map(",".join, zip(*columns, strict=True))])
     if trailing_newline:
         body += newline
     with open(path, "w", encoding="utf-8-sig" if bom else "utf-8", newline="") as fh:
@@ -268,7 +295,7 @@ def _customers_and_orders(rng: np.random.Generator, n_orders: int) -> pd.DataFra
     k = k[k > 0]
     n_cust = len(k)
     cust = np.repeat(np.arange(n_cust), k)
-    seq = np.concatenate([np.arange(j) for j in k]) if n_cust else np.array([], dtype=int)
+    seq = _sequence_numbers(k) - 1
     first = _order_times(rng, n_cust)
     # later orders: a quarter the same day, otherwise a gap with median ~2-3 months (real repeat gaps)
     gap_days = np.where(rng.random(len(cust)) < 0.27, rng.random(len(cust)) * 0.5, rng.exponential(110, len(cust)))
@@ -422,7 +449,7 @@ def generate_olist(out_dir: str | Path, config: GeneratorConfig = GeneratorConfi
     # --- items
     it_order = np.repeat(np.arange(n), n_items)
     it_prod = np.concatenate(order_products) if n else np.array([], dtype=np.int64)
-    it_seq = np.concatenate([np.arange(1, k + 1) for k in n_items]) if n else np.array([], dtype=int)
+    it_seq = _sequence_numbers(n_items)
     price = products["base_price"].to_numpy()[it_prod] * np.where(
         rng.random(len(it_prod)) < 0.2, rng.uniform(0.9, 1.1, len(it_prod)), 1
     )
@@ -444,7 +471,7 @@ def generate_olist(out_dir: str | Path, config: GeneratorConfig = GeneratorConfi
     not_defined = (status == "canceled") & (rng.random(n) < 3 / 625)
     n_pay = np.where(rng.random(n) < 0.03, 2 + rng.geometric(0.55, n).clip(1, 8) - 1, 1)
     pay_order = np.repeat(np.arange(n), n_pay)
-    pay_seq = np.concatenate([np.arange(1, k + 1) for k in n_pay])
+    pay_seq = _sequence_numbers(n_pay)
     shares = rng.dirichlet([1.0, 1.0], size=len(pay_order))[:, 0]
     pay_type = np.where(pay_seq == n_pay[pay_order], ptype[pay_order], "voucher").astype(object)
     pay_value = np.zeros(len(pay_order))
@@ -471,7 +498,9 @@ def generate_olist(out_dir: str | Path, config: GeneratorConfig = GeneratorConfi
     n_rev = np.where(rng.random(n) < 0.992, 1, 0) + (rng.random(n) < 0.0055)
     rv_order = np.repeat(np.arange(n), n_rev)
     m = len(rv_order)
-    first_prod = np.array([p[0] if len(p) else -1 for p in order_products])[rv_order]
+    first_prod = np.full(n, -1, dtype=np.int64)  # each order's first product, -1 for an order without items
+    first_prod[n_items > 0] = it_prod[(np.cumsum(n_items) - n_items)[n_items > 0]]
+    first_prod = first_prod[rv_order]
     qual = np.where(first_prod >= 0, products["quality"].to_numpy()[np.maximum(first_prod, 0)], 0.0)
     dist = np.where(
         late[rv_order, None],
@@ -521,13 +550,13 @@ def generate_olist(out_dir: str | Path, config: GeneratorConfig = GeneratorConfi
     sid = sellers["seller_id"].to_numpy()
     write("olist_order_items_dataset.csv", H["olist_order_items_dataset.csv"], [
         _quote_if_digit(order_ids[it_order]), it_seq.astype(str).astype(object), _quote_if_digit(pid[it_prod]),
-        _quote_if_digit(sid[product_seller[it_prod]]), _fmt_ts(shipping_limit), _fmt_num(price, "%.2f"),
-        _fmt_num(freight, "%.2f"),
+        _quote_if_digit(sid[product_seller[it_prod]]), _fmt_ts(shipping_limit), _fmt_num(price, 2),
+        _fmt_num(freight, 2),
     ])  # fmt: skip
     cat_names = np.array([c[0] for c in CATEGORIES] + [""], dtype=object)
     write("olist_products_dataset.csv", H["olist_products_dataset.csv"], [
         _quote_if_digit(pid), cat_names[products["category"].to_numpy()],
-        *[_fmt_num(products[c].to_numpy(), "%.0f") for c in PRODUCT_MEASURES],
+        *[_fmt_num(products[c].to_numpy(), 0) for c in PRODUCT_MEASURES],
     ])  # fmt: skip
     write("olist_sellers_dataset.csv", H["olist_sellers_dataset.csv"], [
         _quote_if_digit(sid), _quote_always(sellers["zip"].to_numpy()),
@@ -539,7 +568,7 @@ def generate_olist(out_dir: str | Path, config: GeneratorConfig = GeneratorConfi
     ], newline="\r\n")  # fmt: skip
     write("olist_order_payments_dataset.csv", H["olist_order_payments_dataset.csv"], [
         _quote_if_digit(order_ids[pay_order]), pay_seq.astype(str).astype(object), pay_type,
-        installments.astype(int).astype(str).astype(object), _fmt_num(pay_value, "%.2f"),
+        installments.astype(int).astype(str).astype(object), _fmt_num(pay_value, 2),
     ])  # fmt: skip
     translated = [(pt, en) for pt, en in CATEGORIES if en is not None]
     write("product_category_name_translation.csv", H["product_category_name_translation.csv"], [

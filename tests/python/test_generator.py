@@ -6,11 +6,13 @@ import csv
 import hashlib
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from olist_synth import OLIST_FILES, GeneratorConfig, generate_olist
 from olist_synth.calibration import describe_folder
+from olist_synth.generate import _fmt_num, _sequence_numbers
 
 
 def _digest(folder: Path) -> dict[str, str]:
@@ -103,3 +105,24 @@ def test_untranslated_categories_and_missing_categories_exist(small: Path) -> No
 def test_rejects_a_bad_scale() -> None:
     with pytest.raises(ValueError, match="scale"):
         GeneratorConfig(scale=0)
+
+
+@pytest.mark.parametrize("decimals", [0, 2])
+def test_numbers_are_written_as_printf_writes_them(decimals: int) -> None:
+    rng = np.random.default_rng(3)
+    values = np.concatenate(
+        [
+            rng.lognormal(3, 2, 20_000) * rng.choice([-1, 1], 20_000),
+            np.round(rng.uniform(0, 500, 20_000), 2),  # what the generator writes: money rounded to cents
+            np.arange(-400, 400) / 8,  # exact binary ties: 0.125, 2.5, ... (printf rounds them half to even)
+            [2.675, 1.005, 0.045, -0.001, -0.0, 0.0, 0.5, 1.5, -2.5, 6735.0],  # ties in decimal, not in binary
+            [np.nan, np.inf, -np.inf],
+        ]
+    )
+    expected = [f"{v:.{decimals}f}" if np.isfinite(v) else "" for v in values]
+    assert _fmt_num(values, decimals).tolist() == expected
+
+
+def test_sequence_numbers_count_each_parents_rows_from_one() -> None:
+    assert _sequence_numbers(np.array([2, 0, 3, 1])).tolist() == [1, 2, 1, 2, 3, 1]
+    assert _sequence_numbers(np.array([], dtype=int)).tolist() == []
