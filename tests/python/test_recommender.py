@@ -9,7 +9,14 @@ import pytest
 
 from olist_recommender.config import ConfigError, InjectedFailure, JobConfig, load_config
 from olist_recommender.data import InputError, read_inputs
-from olist_recommender.evaluation import METRICS, evaluate_groups, metric_matrix, spark_means, user_metrics
+from olist_recommender.evaluation import (
+    METRICS,
+    evaluate_groups,
+    evaluation_frame,
+    metric_matrix,
+    spark_means,
+    user_metrics,
+)
 from olist_recommender.publish import COLUMNS
 
 K = 10
@@ -83,6 +90,39 @@ def test_grouped_evaluation_splits_users_and_counts_coverage(spark) -> None:
     assert a["all"].coverage == {1: 2 / 10, 2: 3 / 10} and a["cold"].coverage == {1: 1 / 10, 2: 1 / 10}
     assert results["model_b"]["all"].values.sum() == 0.0 and results["model_b"]["cold"].coverage == {1: 0.0, 2: 0.0}
     assert results["model_c"]["all"].n_users == 0 and results["model_c"]["all"].values.shape == (0, 10)
+
+
+def test_the_ranking_evaluator_check_passes_on_the_jobs_means_and_names_a_difference(spark) -> None:
+    """`check_with_ranking_evaluator`: the job's per-user means agree with pyspark's RankingEvaluator on the same ranked
+    lists, and a mean that differs stops the run with the model, metric and k named."""
+    from olist_recommender.job import _check_with_ranking_evaluator
+
+    recs = spark.createDataFrame(
+        [
+            ("model_a", "u1", 1, "p1"), ("model_a", "u1", 2, "p2"), ("model_a", "u1", 3, "p3"),
+            ("model_a", "u2", 1, "p4"), ("model_a", "u2", 2, "p1"),
+            ("model_b", "u2", 1, "p2"),
+        ],
+        "model string, customer_unique_id string, rank int, product_id string",
+    )  # fmt: skip
+    test = spark.createDataFrame(
+        [("u1", "p2"), ("u1", "p9"), ("u2", "p1"), ("u3", "p3")], "customer_unique_id string, product_id string"
+    )
+    test_users = spark.createDataFrame(
+        [("u1", "warm"), ("u2", "warm"), ("u3", "cold")], "customer_unique_id string, user_group string"
+    )
+    product_codes = spark.createDataFrame(
+        [(f"p{i}", float(i)) for i in range(1, 6)], "product_id string, product_code double"
+    )
+    models, ks = ["model_a", "model_b"], [1, 2, 3]
+    evaluated = evaluate_groups(evaluation_frame(recs, test, test_users, product_codes, models), ks, 5, models)
+    assert evaluated["model_a"]["all"].mean(2, "hit_rate") == pytest.approx(2 / 3)  # u1 and u2 hit within 2; u3 not
+    _check_with_ranking_evaluator(spark, recs, test, test_users, product_codes, evaluated, ks)
+
+    column = evaluated["model_a"]["all"].columns.index((2, "ndcg"))
+    evaluated["model_a"]["all"].values[0, column] += 0.01
+    with pytest.raises(AssertionError, match="model_a ndcg@2"):
+        _check_with_ranking_evaluator(spark, recs, test, test_users, product_codes, evaluated, ks)
 
 
 @pytest.mark.parametrize(
