@@ -6,7 +6,8 @@ implicit_confidence; users and items indexed once; same rank, regularization, al
 Definitions differ slightly and are stated, not hidden: Spark scales the regularization by each user's / item's
 number of ratings (ALS-WR) and uses confidence 1 + alpha * r; implicit uses plain L2 and alpha * r.
 P@K: the warm test users of that cut-off (bought before it and new products in the 60 days after), already
-bought products excluded, K recommendations each.
+bought products excluded, K recommendations each. Fit times: Spark's one fit (79-91 s at 10x over four runs),
+implicit's fastest of --implicit-fits fits (its consecutive fits vary up to 3x here).
 Top-K for all users: the job's own scoring (`top_n_by_dot_product`: numpy blocks against broadcast item factors)
 on the Spark model's factors, and, for reference, Spark's built-in `recommendForUserSubset` on the same users.
 """
@@ -61,6 +62,7 @@ def main() -> int:
     p.add_argument("--top-k", type=int, default=10)
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--topk-users", type=int, default=100_000, help="users scored in the top-K throughput run")
+    p.add_argument("--implicit-fits", type=int, default=3, help="implicit fits; the fastest is compared (default 3)")
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -132,15 +134,20 @@ def main() -> int:
     builtin_topk = time.perf_counter() - started
     scores = topk_users * len(items)
 
-    # implicit on the same matrix, same hyperparameters, the same 2 cores
+    # implicit on the same matrix, same hyperparameters, the same 2 cores. Its fit time varies up to 3x between
+    # consecutive fits on this VM (a quarter to a third of its CPU time in the kernel), so it is fitted
+    # --implicit-fits times and the fastest counts: the comparison is against what implicit can do here.
+    implicit_fits = []
     with threadpool_limits(limits=1, user_api="blas"):
-        implicit_model = AlternatingLeastSquares(
-            factors=args.rank, regularization=args.reg_param, alpha=args.alpha, iterations=args.iterations,
-            random_state=args.seed, use_gpu=False, calculate_training_loss=False,
-        )  # fmt: skip
-        started = time.perf_counter()
-        implicit_model.fit(matrix, show_progress=False)
-        implicit_fit = time.perf_counter() - started
+        for _ in range(args.implicit_fits):
+            implicit_model = AlternatingLeastSquares(
+                factors=args.rank, regularization=args.reg_param, alpha=args.alpha, iterations=args.iterations,
+                random_state=args.seed, use_gpu=False, calculate_training_loss=False,
+            )  # fmt: skip
+            started = time.perf_counter()
+            implicit_model.fit(matrix, show_progress=False)
+            implicit_fits.append(round(time.perf_counter() - started, 2))
+    implicit_fit = min(implicit_fits)
     ids = np.array(sorted(relevant), dtype=np.int32)
     implicit_recs: dict[int, list[int]] = {}
     if len(ids):
@@ -163,6 +170,7 @@ def main() -> int:
         "top_k": args.top_k,
         "spark_fit_seconds": round(spark_fit, 2),
         "implicit_fit_seconds": round(implicit_fit, 2),
+        "implicit_fit_seconds_each": implicit_fits,
         "fit_ratio": round(spark_fit / max(implicit_fit, 1e-9), 1),
         "spark_precision": spark_precision,
         "implicit_precision": implicit_precision,

@@ -50,6 +50,8 @@ def test_the_benchmark_measures_every_stage_at_a_tiny_scale(session_dir: Path) -
     assert job["rows"] > 0 and job["recommendations"] > 0
     compare = stages["compare"]
     assert compare["spark_fit_seconds"] > 0 and compare["implicit_fit_seconds"] > 0
+    assert compare["implicit_fit_seconds"] == min(compare["implicit_fit_seconds_each"])
+    assert len(compare["implicit_fit_seconds_each"]) == 3
     assert 0.0 <= compare["spark_precision"] <= 1.0 and 0.0 <= compare["implicit_precision"] <= 1.0
     assert compare["scores"] == compare["users"] * compare["items"] > 0
     assert compare["matmul_gflops"] > 0 and compare["topk_vs_floor"] > 0 and compare["spark_builtin_topk_seconds"] > 0
