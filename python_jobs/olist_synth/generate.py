@@ -114,15 +114,17 @@ def _fmt_ts(values: np.ndarray) -> np.ndarray:
 
 
 def _fmt_num(values: np.ndarray, decimals: int) -> np.ndarray:
-    """Numbers as text with a fixed count of decimals (as '%.<decimals>f' writes them), NaN -> ''.
+    """Numbers as text with a fixed count of decimals (as '%.<decimals>f' writes them), NaN and infinities -> ''.
 
     Vectorised through integers: the value scaled by 10**decimals and rounded. A value whose scaled form lies within
-    1e-6 of a rounding tie is formatted by Python instead, so the text is always what '%.<decimals>f' gives.
+    1e-6 of a rounding tie, or is 2**31 or more (where the scaling's own rounding error could reach 1e-6), is
+    formatted by Python instead, so the text is always what '%.<decimals>f' gives.
     """
     finite = np.isfinite(values)
     scaled = np.where(finite, values, 0.0) * 10**decimals
     units = np.rint(scaled)
-    magnitude = np.abs(units).astype(np.int64)
+    by_python = finite & ((np.abs(np.abs(scaled - units) - 0.5) < 1e-6) | (np.abs(units) >= 2**31))
+    magnitude = np.abs(np.where(by_python, 0.0, units)).astype(np.int64)
     if decimals:
         whole = (magnitude // 10**decimals).astype(str)
         fraction = np.strings.zfill((magnitude % 10**decimals).astype(str), decimals)
@@ -131,8 +133,7 @@ def _fmt_num(values: np.ndarray, decimals: int) -> np.ndarray:
         text = magnitude.astype(str)
     negative = finite & np.signbit(values)  # '%.2f' keeps the sign of a negative value that rounds to zero
     out = np.where(negative, np.strings.add("-", text), text).astype(object)
-    near_tie = finite & (np.abs(np.abs(scaled - units) - 0.5) < 1e-6)
-    for i in np.flatnonzero(near_tie):
+    for i in np.flatnonzero(by_python):
         out[i] = f"{values[i]:.{decimals}f}"
     out[~finite] = ""
     return out

@@ -116,7 +116,7 @@ def test_numbers_are_written_as_printf_writes_them(decimals: int) -> None:
             np.round(rng.uniform(0, 500, 20_000), 2),  # what the generator writes: money rounded to cents
             np.arange(-400, 400) / 8,  # exact binary ties: 0.125, 2.5, ... (printf rounds them half to even)
             [2.675, 1.005, 0.045, -0.001, -0.0, 0.0, 0.5, 1.5, -2.5, 6735.0],  # ties in decimal, not in binary
-            [np.nan, np.inf, -np.inf],
+            [np.nan, np.inf, -np.inf, 1e20, -3.5e16, 123456789012.345, 2.0**31 / 100],  # large values
         ]
     )
     expected = [f"{v:.{decimals}f}" if np.isfinite(v) else "" for v in values]
