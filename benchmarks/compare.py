@@ -6,8 +6,8 @@ implicit_confidence; users and items indexed once; same rank, regularization, al
 Definitions differ slightly and are stated, not hidden: Spark scales the regularization by each user's / item's
 number of ratings (ALS-WR) and uses confidence 1 + alpha * r; implicit uses plain L2 and alpha * r.
 P@K: the warm test users of that cut-off (bought before it and new products in the 60 days after), already
-bought products excluded, K recommendations each. Fit times: Spark's one fit (79-91 s at 10x over four runs),
-implicit's fastest of --implicit-fits fits (its consecutive fits vary up to 3x here).
+bought products excluded, K recommendations each. Fit times: Spark's one fit (within about 15% from run to run),
+implicit's fastest of --implicit-fits fits (its consecutive fits vary up to 3x here; see benchmarks/RESULTS.md).
 Top-K for all users: the job's own scoring (`top_n_by_dot_product`: numpy blocks against broadcast item factors)
 on the Spark model's factors, and, for reference, Spark's built-in `recommendForUserSubset` on the same users.
 """
@@ -64,6 +64,8 @@ def main() -> int:
     p.add_argument("--topk-users", type=int, default=100_000, help="users scored in the top-K throughput run")
     p.add_argument("--implicit-fits", type=int, default=3, help="implicit fits; the fastest is compared (default 3)")
     args = p.parse_args()
+    if args.implicit_fits < 1:
+        p.error("--implicit-fits must be at least 1")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     import scipy.sparse as sp
