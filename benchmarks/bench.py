@@ -269,7 +269,7 @@ def report(result: dict) -> str:
         c = st["compare"]
         lines.append(_row("Spark ALS fit", c["spark_fit_seconds"], c["peak_rss_mib"], c["train_interactions"],
                           f"P@{c['top_k']} {c['spark_precision']:.4f}"))  # fmt: skip
-        fits = len(c.get("implicit_fit_seconds_each", [])) or 1
+        fits = len(c["implicit_fit_seconds_each"])
         note = f"P@{c['top_k']} {c['implicit_precision']:.4f}; Spark/implicit {c['fit_ratio']:.1f}x; fastest of {fits}"
         lines.append(_row("implicit ALS fit", c["implicit_fit_seconds"], None, c["train_interactions"], note))
         lines.append(_row("top-K for all users (job's scoring)", c["topk_seconds"], None, c["scores"],

@@ -131,7 +131,7 @@ def _fmt_num(values: np.ndarray, decimals: int) -> np.ndarray:
         text = np.strings.add(np.strings.add(whole, "."), fraction)
     else:
         text = magnitude.astype(str)
-    negative = finite & np.signbit(values)  # '%.2f' keeps the sign of a negative value that rounds to zero
+    negative = finite & np.signbit(values)  # printf keeps the sign of a negative value that rounds to zero
     out = np.where(negative, np.strings.add("-", text), text).astype(object)
     for i in np.flatnonzero(by_python):
         out[i] = f"{values[i]:.{decimals}f}"
@@ -139,11 +139,16 @@ def _fmt_num(values: np.ndarray, decimals: int) -> np.ndarray:
     return out
 
 
+def _first_rows(counts: np.ndarray) -> np.ndarray:
+    """Where each parent's child rows start, when the children of parents with these counts are concatenated."""
+    counts = np.asarray(counts, dtype=np.int64)
+    return np.cumsum(counts) - counts
+
+
 def _sequence_numbers(counts: np.ndarray) -> np.ndarray:
     """1, 2, ..., count for each count, concatenated: the numbers of a parent's child rows."""
     counts = np.asarray(counts, dtype=np.int64)
-    starts = np.repeat(np.cumsum(counts) - counts, counts)
-    return np.arange(1, int(counts.sum()) + 1) - starts
+    return np.arange(1, int(counts.sum()) + 1) - np.repeat(_first_rows(counts), counts)
 
 
 def _quote_if_digit(values: np.ndarray) -> np.ndarray:
@@ -500,7 +505,7 @@ def generate_olist(out_dir: str | Path, config: GeneratorConfig = GeneratorConfi
     rv_order = np.repeat(np.arange(n), n_rev)
     m = len(rv_order)
     first_prod = np.full(n, -1, dtype=np.int64)  # each order's first product, -1 for an order without items
-    first_prod[n_items > 0] = it_prod[(np.cumsum(n_items) - n_items)[n_items > 0]]
+    first_prod[n_items > 0] = it_prod[_first_rows(n_items)[n_items > 0]]
     first_prod = first_prod[rv_order]
     qual = np.where(first_prod >= 0, products["quality"].to_numpy()[np.maximum(first_prod, 0)], 0.0)
     dist = np.where(
