@@ -77,12 +77,16 @@ def evaluation_frame(
     test_users: DataFrame,
     product_codes: DataFrame,
     models: list[str] | None = None,
+    cold_user: str | None = None,
 ) -> DataFrame:
     """One row per (model, test user): user_group, prediction (ranked product codes, empty if none), label.
 
     `recommendations` holds the ranked lists of any number of models (column `model`; without it, one model named
     ""), so every model of a cut-off is evaluated by one Spark query. Every model in `models` gets a row per test
     user, also a model that recommended nothing.
+
+    `cold_user`: a cold test user whose lists every cold test user gets (see `job.users_to_rank`), so that
+    `recommendations` need only the warm users' lists and this one's. It is then read twice: cache it.
     """
     if "model" not in recommendations.columns:
         recommendations = recommendations.withColumn("model", F.lit(""))
@@ -100,17 +104,24 @@ def evaluation_frame(
         .groupBy("customer_unique_id")
         .agg(F.collect_set("product_code").alias("label"))
     )
-    return (
-        test_users.join(label, "customer_unique_id")
-        .crossJoin(F.broadcast(model_names))
-        .join(pred, ["model", "customer_unique_id"], "left")
-        .select(
-            "model",
-            "customer_unique_id",
-            "user_group",
-            F.coalesce("prediction", F.array().cast("array<double>")).alias("prediction"),
-            F.col("label").cast("array<double>").alias("label"),
+    users = test_users.join(label, "customer_unique_id").crossJoin(F.broadcast(model_names))
+    if cold_user is None:
+        predicted = users.join(pred, ["model", "customer_unique_id"], "left")
+    else:
+        # the cold users' lists by model (a row per model): broadcast, so no task holds every cold user's rows
+        is_cold = F.col("user_group") == "cold"
+        cold_lists = pred.where(F.col("customer_unique_id") == cold_user).drop("customer_unique_id")
+        predicted = (
+            users.where(~is_cold)
+            .join(pred, ["model", "customer_unique_id"], "left")
+            .unionByName(users.where(is_cold).join(F.broadcast(cold_lists), "model", "left"))
         )
+    return predicted.select(
+        "model",
+        "customer_unique_id",
+        "user_group",
+        F.coalesce("prediction", F.array().cast("array<double>")).alias("prediction"),
+        F.col("label").cast("array<double>").alias("label"),
     )
 
 

@@ -424,6 +424,68 @@ def test_shared_lists_cut_per_customer_give_the_same_top_k_as_uncut_lists(spark)
     assert {"u90", "u91", "u92"} | {f"u{u}" for u in range(60, 90)} <= shortfall and len(shortfall) < 93
 
 
+def test_every_model_gives_every_cold_test_user_one_list_and_the_evaluation_ranks_it_once(
+    spark, default_warehouse
+) -> None:
+    """The evaluation ranks the warm test users' lists and one cold user's, which every cold user gets
+    (`users_to_rank`). That holds only while no model knows anything about a user without purchases before the
+    cut-off: ranked one by one, every cold test user gets the same list from each model, and the evaluation frame
+    built from the one shared list is the frame built from every user's own."""
+    import datetime as dt
+
+    from pyspark.sql import functions as F
+    from pyspark.sql.window import Window
+
+    from olist_recommender import job
+    from olist_recommender.split import default_cutoffs, make_split
+
+    config = _config(default_warehouse.schema)
+    inputs = read_inputs(spark, config)
+    cutoff = default_cutoffs(inputs.purchases, config)[0]
+    split = make_split(inputs.purchases, cutoff, config.test_window_days)
+    data = job._training_data(split.train, inputs, config, dt.datetime.combine(cutoff, dt.time()))
+    grid = {"rank": 8, "reg_param": 0.1, "alpha": 10.0, "max_iter": 5}
+    als = job._fit_als_models(data, config, {"als_implicit": grid, "als_explicit": grid}, config.models)
+    test_users = split.test_users.cache()
+    product_codes = inputs.products.select("product_id").withColumn(
+        "product_code", F.dense_rank().over(Window.orderBy("product_id")).cast("double")
+    )
+
+    def ranked_lists(users):
+        shared = {}
+        recs = [
+            job.recommend(m, data, users, 20, config, als, shared).withColumn("model", F.lit(m)) for m in config.models
+        ]
+        out = recs[0]
+        for r in recs[1:]:
+            out = out.unionByName(r)
+        return out.cache()
+
+    each = ranked_lists(test_users)
+    cold = test_users.where("user_group = 'cold'")
+    n_cold, n_warm = cold.count(), test_users.count() - cold.count()
+    assert n_cold >= 20 and n_warm >= 3, (n_cold, n_warm)
+    lists = (
+        each.join(cold, "customer_unique_id")
+        .groupBy("model", "customer_unique_id")
+        .agg(F.array_join(F.sort_array(F.collect_list(F.struct("rank", "product_id"))).product_id, ",").alias("l"))
+        .groupBy("model")
+        .agg(F.countDistinct("l").alias("lists"), F.count("*").alias("users"))
+    )
+    per_model = {r.model: (r.lists, r.users) for r in lists.collect()}
+    # pure ALS knows no cold user: no list; every other model: one list for all of them
+    assert per_model == {m: (1, n_cold) for m in config.models if m not in ("als_implicit", "als_explicit")}
+
+    ranked_users, cold_user = job.users_to_rank(test_users)
+    assert ranked_users.count() == n_warm + 1 and cold.where(F.col("customer_unique_id") == cold_user).count() == 1
+    shared_lists = ranked_lists(ranked_users)
+    models = config.models
+    frame = evaluation_frame(shared_lists, split.test, test_users, product_codes, models, cold_user)
+    expected = evaluation_frame(each, split.test, test_users, product_codes, models)
+    assert frame.count() == expected.count() == (n_warm + n_cold) * len(models)
+    assert frame.exceptAll(expected).count() == 0 and expected.exceptAll(frame).count() == 0
+
+
 def test_cutoff_features_given_every_purchase_are_the_dbt_marts(spark, default_warehouse) -> None:
     """At each cut-off the job rebuilds interactions and RFM segments from the purchases before it, with dbt's
     formulas; given every purchase, they must be the marts' rows: segment by segment, value by value."""
