@@ -191,10 +191,11 @@ def per_user_metrics(frame: DataFrame, ks: list[int]) -> DataFrame:
 
 
 def _coverage(frame: DataFrame, ks: list[int]) -> dict[tuple[str, str, int], int]:
-    """(model, user group or "all", k) -> distinct products in the top k of the group's lists."""
-    top = frame.select(
-        "model", "user_group", F.posexplode(F.slice("prediction", 1, max(ks))).alias("position", "product_code")
-    )
+    """(model, user group or "all", k) -> distinct products in the top k of the group's lists.
+
+    Each distinct list counts once: many users share one (every cold user gets the same list from a model)."""
+    lists = frame.select("model", "user_group", F.slice("prediction", 1, max(ks)).alias("top")).distinct()
+    top = lists.select("model", "user_group", F.posexplode("top").alias("position", "product_code"))
     counts = [F.countDistinct(F.when(F.col("position") < k, F.col("product_code"))).alias(f"k{k}") for k in ks]
     by_group = top.groupBy("model", "user_group").agg(*counts)
     overall = top.groupBy("model").agg(*counts).withColumn("user_group", F.lit("all"))
