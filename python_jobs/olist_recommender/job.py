@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import json
 import logging
@@ -138,6 +139,28 @@ def recommend(
     return rec.top_k(users, model_sources(model, data, users, k, config, als, shared), data.bought(), k)
 
 
+def recommend_models(
+    models: list[str],
+    data: rec.TrainingData,
+    users: DataFrame,
+    k: int,
+    config: JobConfig,
+    als: dict[str, rec.AlsFit],
+    shared: dict[str, DataFrame],
+) -> DataFrame:
+    """Every model's top-k for `users` (`recommend`) in one frame with a `model` column; `shared` as there (the
+    caller unpersists what it caches once the frame has been used)."""
+    ranked = [recommend(m, data, users, k, config, als, shared).withColumn("model", F.lit(m)) for m in models]
+    return functools.reduce(DataFrame.unionByName, ranked)
+
+
+def make_product_codes(inputs: Inputs) -> DataFrame:
+    """product_id, product_code: a number per product (the evaluation's ranked lists are arrays of them)."""
+    return inputs.products.select(ITEM).withColumn(
+        "product_code", F.dense_rank().over(Window.orderBy(ITEM)).cast("double")
+    )
+
+
 def users_to_rank(test_users: DataFrame) -> tuple[DataFrame, str | None]:
     """The test users whose lists are ranked one by one: the warm ones, and one cold user (the first by id, returned
     as well; None without cold users) whose lists every cold user gets.
@@ -263,22 +286,19 @@ def evaluate_at_cutoffs(
         ranked_users, cold_user = users_to_rank(test_users)
         ranked_users = ranked_users.cache()
         shared: dict[str, DataFrame] = {}
-        recs = None
-        for model in config.models:
-            model_recs = recommend(model, data, ranked_users, kmax, config, als, shared)
-            model_recs = model_recs.withColumn("model", F.lit(model))
-            recs = model_recs if recs is None else recs.unionByName(model_recs)
-        recs = recs.cache()  # read twice by evaluation_frame: the warm users' lists and the cold user's
         models = config.models
+        # read twice by evaluation_frame (the warm users' lists and the cold user's): cached
+        recs = recommend_models(models, data, ranked_users, kmax, config, als, shared).cache()
         frame = evaluation_frame(recs, split.test, test_users, product_codes, models, cold_user)
         evaluated = evaluate_groups(frame, config.ks, catalogue, models)
         if config.check_with_ranking_evaluator:
             _check_with_ranking_evaluator(
                 spark, recs, split.test, test_users, product_codes, evaluated, config.ks, cold_user
             )
+        n_ranked = evaluated[models[0]]["warm"].n_users + (cold_user is not None)
         log.info(
             "  %s models evaluated at %s in %.1fs (lists ranked for %s test users: the warm ones and one cold one)",
-            len(models), cutoff, time.perf_counter() - t0, f"{ranked_users.count():,}",
+            len(models), cutoff, time.perf_counter() - t0, f"{n_ranked:,}",
         )  # fmt: skip
         # one resampling of each user group per cut-off, shared by every model: evaluation_frame gives every model a
         # row per test user (bootstrap_means refuses weights drawn for another number of users)
@@ -464,11 +484,7 @@ def run(spark: SparkSession, config: JobConfig, run_id: str | None = None) -> Ru
     t0 = time.perf_counter()
     inputs = read_inputs(spark, config)
     fingerprint = data_fingerprint(inputs)
-    product_codes = (
-        inputs.products.select(ITEM)
-        .withColumn("product_code", F.dense_rank().over(Window.orderBy(ITEM)).cast("double"))
-        .cache()
-    )
+    product_codes = make_product_codes(inputs).cache()
     cutoffs = default_cutoffs(inputs.purchases, config)
     log.info(
         "run %s: cut-offs %s, test window %s days, data %s",

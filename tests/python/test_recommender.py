@@ -434,7 +434,6 @@ def test_every_model_gives_every_cold_test_user_one_list_and_the_evaluation_rank
     import datetime as dt
 
     from pyspark.sql import functions as F
-    from pyspark.sql.window import Window
 
     from olist_recommender import job
     from olist_recommender.split import default_cutoffs, make_split
@@ -447,19 +446,10 @@ def test_every_model_gives_every_cold_test_user_one_list_and_the_evaluation_rank
     grid = {"rank": 8, "reg_param": 0.1, "alpha": 10.0, "max_iter": 5}
     als = job._fit_als_models(data, config, {"als_implicit": grid, "als_explicit": grid}, config.models)
     test_users = split.test_users.cache()
-    product_codes = inputs.products.select("product_id").withColumn(
-        "product_code", F.dense_rank().over(Window.orderBy("product_id")).cast("double")
-    )
+    product_codes = job.make_product_codes(inputs)
 
     def ranked_lists(users):
-        shared = {}
-        recs = [
-            job.recommend(m, data, users, 20, config, als, shared).withColumn("model", F.lit(m)) for m in config.models
-        ]
-        out = recs[0]
-        for r in recs[1:]:
-            out = out.unionByName(r)
-        return out.cache()
+        return job.recommend_models(config.models, data, users, 20, config, als, {}).cache()
 
     each = ranked_lists(test_users)
     cold = test_users.where("user_group = 'cold'")
