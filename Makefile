@@ -95,9 +95,20 @@ recommend: venv $(SERVICES_STEP)
 	@echo "==> recommendation job on $(DBT_SCHEMA)_marts"
 	$(BIN)/python -m olist_recommender --schema $(DBT_SCHEMA) $(JOB_ARGS)
 
+NEXT_STEP = ==> next: make report   (executes notebooks/olist_recommender.ipynb -> $(REPORT_DIR)/olist_recommender.html + figures/*.png)
+
+# on the session target dbt builds inside the job's process, on its Spark session: one JVM for the whole pipeline
+# (benchmarks/RESULTS.md); on the thrift target dbt builds through the server, then the job runs
+ifeq ($(DBT_TARGET),session)
+run: venv data
+	@echo "==> dbt build (session) on $(OLIST_DATA_DIR), then the recommendation job, in one Spark session"
+	$(BIN)/python -m olist_recommender --dbt-build --schema $(DBT_SCHEMA) $(JOB_ARGS)
+	@echo "$(NEXT_STEP)"
+else
 run: build
 	@$(MAKE) --no-print-directory recommend
-	@echo "==> next: make report   (executes notebooks/olist_recommender.ipynb -> $(REPORT_DIR)/olist_recommender.html + figures/*.png)"
+	@echo "$(NEXT_STEP)"
+endif
 
 # the analysis notebook, executed headlessly on the current warehouse: HTML report + PNG figures
 REPORT_DIR ?= $(OLIST_WAREHOUSE_DIR)/report

@@ -10,6 +10,9 @@ rows processed.
                                                         models/seeds and of tests (run_results.json)
   job        python -m olist_recommender (default       its own stage seconds: read, evaluate (tuning + rolling
              configuration unless --job-config)         cut-offs), train, recommend (top-K for all), write (publish)
+             By default dbt_build and job are one process, as `make run` runs them (`python -m olist_recommender
+             --dbt-build`: dbt builds on the job's Spark session), split where the job logs the end of the build;
+             --separate-processes runs `dbt build`, then the job (`make build`, then `make recommend`).
   compare    Spark ALS vs the `implicit` library on the same interaction matrix and split (the job's last cut-off),
              same rank / regularization / alpha / iterations: fit seconds and P@10 on the warm test users; Spark's
              the job's top-K scoring (scores/s) and Spark's recommendForUserSubset vs this machine's numpy float32
@@ -22,6 +25,7 @@ Prints a table per scale, the 1x -> 10x growth ratios when both ran, and writes 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import platform
@@ -88,9 +92,12 @@ def _tree_memory_bytes(root: int) -> tuple[int, int]:
     return rss_total, pss_total
 
 
-def measured(command: list[str], env: dict[str, str], log_path: Path) -> dict:
-    """Run a command to completion; wall seconds, peak RSS and PSS of its process tree, exit code, output."""
+def measured(command: list[str], env: dict[str, str], log_path: Path, keep_samples: bool = False) -> dict:
+    """Run a command to completion; wall seconds, peak RSS and PSS of its process tree, exit code, output.
+    keep_samples: also every sample as (seconds since the start, RSS, PSS) and the start as a Unix time."""
     peak = peak_pss = 0
+    samples: list[tuple[float, int, int]] = []
+    started_at = time.time()
     started = time.perf_counter()
     with open(log_path, "w") as log:
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT_DIR)
@@ -101,6 +108,8 @@ def measured(command: list[str], env: dict[str, str], log_path: Path) -> dict:
             while not done.is_set():
                 rss, pss = _tree_memory_bytes(process.pid)
                 peak, peak_pss = max(peak, rss), max(peak_pss, pss)
+                if keep_samples:
+                    samples.append((time.perf_counter() - started, rss, pss))
                 done.wait(0.2)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -114,12 +123,13 @@ def measured(command: list[str], env: dict[str, str], log_path: Path) -> dict:
         raise RuntimeError(
             f"{' '.join(command[:4])} ... failed with exit code {code}; log {log_path}:\n{output[-3000:]}"
         )
-    return {
+    result = {
         "seconds": round(wall, 1),
         "peak_rss_mib": round(peak / 2**20),
         "peak_pss_mib": round(peak_pss / 2**20),
         "output": output,
     }
+    return {**result, "samples": samples, "started_at": started_at} if keep_samples else result
 
 
 # ------------------------------------------------------------------------------------------ the stages
@@ -138,6 +148,11 @@ def stage_dbt_build(env: dict, work: Path, logs: Path) -> dict:
                "--log-path", str(work / "logs"), "--no-use-colors"]  # fmt: skip
     result = measured(command, env, logs / "dbt_build.log")
     result.pop("output")
+    return {**result, **_dbt_figures(target)}
+
+
+def _dbt_figures(target: Path) -> dict:
+    """Node counts, summed node seconds of models/seeds and of tests, and failed nodes, from run_results.json."""
     run_results = json.loads((target / "run_results.json").read_text())["results"]
     node_seconds: dict[str, float] = {}
     counts: dict[str, int] = {}
@@ -148,7 +163,6 @@ def stage_dbt_build(env: dict, work: Path, logs: Path) -> dict:
         counts[kind] = counts.get(kind, 0) + 1
     failed = [r["unique_id"] for r in run_results if r["status"] in ("error", "fail")]
     return {
-        **result,
         "model_node_seconds": round(node_seconds.get("models", 0.0), 1),
         "test_node_seconds": round(node_seconds.get("tests", 0.0), 1),
         "models": counts.get("models", 0),
@@ -157,12 +171,18 @@ def stage_dbt_build(env: dict, work: Path, logs: Path) -> dict:
     }
 
 
-def stage_job(env: dict, schema: str, job_config: str | None, logs: Path) -> dict:
+def _job_command(schema: str, job_config: str | None) -> list[str]:
     command = [sys.executable, "-m", "olist_recommender", "--schema", schema]
-    if job_config:
-        command += ["--config", job_config]
-    result = measured(command, env, logs / "job.log")
-    output = result.pop("output")
+    return command + (["--config", job_config] if job_config else [])
+
+
+def stage_job(env: dict, schema: str, job_config: str | None, logs: Path) -> dict:
+    result = measured(_job_command(schema, job_config), env, logs / "job.log")
+    return {**result, **_job_figures(result.pop("output"))}
+
+
+def _job_figures(output: str) -> dict:
+    """The job's stage seconds, interactions read, recommendations published and chosen model, from its log."""
     stages = dict(re.findall(r"(\w+)=([\d.]+)", re.search(r"Stage seconds: (.*)", output).group(1)))
     interactions = int(re.search(r"read ([\d,]+) interactions", output).group(1).replace(",", ""))
     recommendations = int(
@@ -170,12 +190,42 @@ def stage_job(env: dict, schema: str, job_config: str | None, logs: Path) -> dic
     )
     chosen = re.search(r"Chosen model: (\S+)", output).group(1)
     return {
-        **result,
         "stage_seconds": {k: float(v) for k, v in stages.items()},
         "rows": interactions,
         "recommendations": recommendations,
         "chosen_model": chosen,
     }
+
+
+def stage_dbt_build_and_job(
+    env: dict, work: Path, schema: str, job_config: str | None, logs: Path
+) -> tuple[dict, dict]:
+    """dbt build and the job in one process, as `make run` runs them (`python -m olist_recommender --dbt-build`).
+    The two are split where the job logs the end of the build: seconds before and after it, and the peak memory of
+    the samples before and after it. The build's seconds include the process and Spark session start, as a separate
+    `dbt build` process's do."""
+    target = work / "target"
+    env = {**env, "DBT_TARGET_PATH": str(target), "DBT_LOG_PATH": str(work / "logs"), "DBT_USE_COLORS": "false"}
+    command = [*_job_command(schema, job_config), "--dbt-build"]
+    result = measured(command, env, logs / "dbt_build_and_job.log", keep_samples=True)
+    output, samples = result.pop("output"), result.pop("samples")
+    logged = re.search(r"^(\S+ \S+) INFO olist_recommender\.build: dbt build done in", output, re.MULTILINE)
+    if logged is None:
+        raise RuntimeError(f"no end of the dbt build in {logs / 'dbt_build_and_job.log'}")
+    ended = dt.datetime.strptime(logged.group(1), "%Y-%m-%d %H:%M:%S,%f").timestamp() - result.pop("started_at")
+    process = "one process with the job"
+
+    def part(chosen: list[tuple[float, int, int]], seconds: float) -> dict:
+        return {
+            "seconds": round(seconds, 1),
+            "peak_rss_mib": round(max((rss for _, rss, _ in chosen), default=0) / 2**20),
+            "peak_pss_mib": round(max((pss for _, _, pss in chosen), default=0) / 2**20),
+            "process": process,
+        }
+
+    dbt = part([x for x in samples if x[0] <= ended], ended)
+    job = part([x for x in samples if x[0] > ended], result["seconds"] - ended)
+    return {**dbt, **_dbt_figures(target)}, {**job, **_job_figures(output)}
 
 
 def stage_compare(env: dict, schema: str, work: Path, logs: Path, args: argparse.Namespace) -> dict:
@@ -214,20 +264,28 @@ def run_scale(scale: float, args: argparse.Namespace, root: Path, save: Callable
         env.pop(key, None)
     result: dict = {"scale": scale, "stages": {}}
     started = time.perf_counter()
+    one_process = not args.separate_processes and {"dbt_build", "job"} <= set(args.stages)
     for stage in args.stages:
-        print(f"[scale {scale:g}] {stage} ...", flush=True)
+        if stage == "job" and one_process:
+            continue  # measured with the build
+        label = "dbt_build + job" if stage == "dbt_build" and one_process else stage
+        print(f"[scale {scale:g}] {label} ...", flush=True)
         if stage == "generate":
-            measured_stage = stage_generate(scale, args.seed, data_dir, env, logs)
+            measured_stages = {stage: stage_generate(scale, args.seed, data_dir, env, logs)}
+        elif stage == "dbt_build" and one_process:
+            dbt, job = stage_dbt_build_and_job(env, work, schema, args.job_config, logs)
+            measured_stages = {"dbt_build": dbt, "job": job}
         elif stage == "dbt_build":
-            measured_stage = stage_dbt_build(env, work, logs)
+            measured_stages = {stage: stage_dbt_build(env, work, logs)}
         elif stage == "job":
-            measured_stage = stage_job(env, schema, args.job_config, logs)
+            measured_stages = {stage: stage_job(env, schema, args.job_config, logs)}
         else:
-            measured_stage = stage_compare(env, schema, work, logs, args)
-        result["stages"][stage] = measured_stage
+            measured_stages = {stage: stage_compare(env, schema, work, logs, args)}
+        result["stages"].update(measured_stages)
         save(result)  # after every stage: an interrupted run keeps what it measured
-        seconds, rss, pss = (measured_stage[key] for key in ("seconds", "peak_rss_mib", "peak_pss_mib"))
-        print(f"[scale {scale:g}] {stage}: {seconds} s, peak RSS {rss} MiB (PSS {pss} MiB)", flush=True)
+        for name, measured_stage in measured_stages.items():
+            seconds, rss, pss = (measured_stage[key] for key in ("seconds", "peak_rss_mib", "peak_pss_mib"))
+            print(f"[scale {scale:g}] {name}: {seconds} s, peak RSS {rss} MiB (PSS {pss} MiB)", flush=True)
     result["pipeline_seconds"] = round(
         sum(result["stages"][s]["seconds"] for s in ("generate", "dbt_build", "job") if s in result["stages"]), 1
     )
@@ -254,7 +312,8 @@ def report(result: dict) -> str:
     if "dbt_build" in st:
         d = st["dbt_build"]
         lines.append(_row("dbt build", d["seconds"], d["peak_rss_mib"], st.get("generate", {}).get("rows"),
-                          f"{d['models']} models/seeds, {d['tests']} tests, {len(d['failed'])} failed"))  # fmt: skip
+                          f"{d['models']} models/seeds, {d['tests']} tests, {len(d['failed'])} failed"
+                          + (f"; {d['process']}" if "process" in d else "")))  # fmt: skip
         lines.append(_row("  models + seeds (summed node time)", d["model_node_seconds"], None, None))
         lines.append(_row("  tests (summed node time)", d["test_node_seconds"], None, None))
     if "job" in st:
@@ -335,6 +394,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--topk-users", type=int, default=100_000, help="cap on users in the top-K throughput run")
     p.add_argument("--out", default=str(PROJECT_DIR / "benchmarks" / "results" / "latest.json"))
     p.add_argument("--keep", action="store_true", help="keep each scale's warehouse and data")
+    p.add_argument("--separate-processes", action="store_true",
+                   help="dbt build and the job as two processes (`make build`, then `make recommend`), not one "
+                   "process as `make run`")  # fmt: skip
     args = p.parse_args(argv)
     args.stages = [s for s in args.stages.split(",") if s]
     unknown = set(args.stages) - set(STAGES)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from olist_recommender.config import ConfigError, load_config
@@ -33,6 +34,13 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--confidence-column", dest="confidence_column")
     p.add_argument("--rating-column", dest="rating_column")
     p.add_argument("--checkpoint-dir", dest="checkpoint_dir", help="ALS checkpoint dir (HDFS/S3 on a cluster)")
+    p.add_argument(
+        "--dbt-build",
+        action="store_true",
+        dest="dbt_build",
+        help="first run `dbt build` of --schema in this process, on the job's Spark session: one JVM for the whole "
+        "pipeline (as `make run`); the job does not run if a model or test fails",
+    )
     p.add_argument("--fail-after-stage", dest="fail_after_stage", help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
@@ -42,19 +50,28 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("py4j").setLevel(logging.WARNING)
     log = logging.getLogger("olist_recommender")
-    overrides = {k: v for k, v in vars(args).items() if k != "config"}
+    overrides = {k: v for k, v in vars(args).items() if k not in ("config", "dbt_build")}
     try:
         config = load_config(args.config, overrides)
     except ConfigError as exc:
         log.error("bad configuration: %s", exc)
         return 2
 
+    from olist_recommender.build import DbtBuildError, dbt_build
     from olist_recommender.data import InputError
     from olist_recommender.job import run
     from olist_recommender.report import summary
-    from olist_recommender.spark import spark_session
+    from olist_recommender.spark import project_home, spark_session
 
+    # the session first, so that its settings (driver memory, class cache, ...) also hold for the build
     spark = spark_session(app_name="olist-recommender")
+    if args.dbt_build:
+        os.environ["DBT_SCHEMA"] = config.schema  # dbt builds the schema the job reads
+        try:
+            dbt_build(project_home())
+        except DbtBuildError as exc:
+            log.error("%s; the recommendation job did not run", exc)
+            return 1
     try:
         result = run(spark, config)
     except (ConfigError, InputError) as exc:

@@ -27,19 +27,29 @@ def warehouse_dir() -> Path:
     return Path(os.environ.get("OLIST_WAREHOUSE_DIR", PROJECT_DIR / "warehouse")).resolve()
 
 
+def project_home() -> Path:
+    """The dbt project's folder: OLIST_HOME (the Makefile sets it), else this checkout."""
+    return Path(os.environ.get("OLIST_HOME", PROJECT_DIR))
+
+
 def spark_session(app_name: str = "olist-recommender", extra_conf: dict[str, str] | None = None) -> SparkSession:
     wh = warehouse_dir()
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     wh.mkdir(parents=True, exist_ok=True)
-    log4j = Path(os.environ.get("OLIST_HOME", PROJECT_DIR)) / "conf" / "log4j2.properties"
+    log4j = project_home() / "conf" / "log4j2.properties"
     builder = SparkSession.builder.appName(app_name).enableHiveSupport()
     if os.environ.get("SPARK_MASTER"):
         builder = builder.master(os.environ["SPARK_MASTER"])
     conf = {
-        # the JVM fills whatever heap it is given before collecting: 3g holds the 10x job, and its whole process tree
-        # (JVM, Python driver, Python scoring workers) stays under 6 GiB; 4g cost 1 GiB more RSS at the same speed
-        "spark.driver.memory": os.environ.get("SPARK_DRIVER_MEMORY", "3g"),
-        "spark.driver.extraJavaOptions": f"-Dderby.system.home={wh} -Dlog4j2.configurationFile=file:{log4j}",
+        # the JVM fills whatever heap it is given before collecting: 2.75g holds the 10x job and dbt's build before
+        # it (`--dbt-build`), and the whole process tree (JVM, Python driver with dbt, Python scoring workers) stays
+        # under 6 GiB; 4g cost 1 GiB more RSS than 3g at the same speed
+        "spark.driver.memory": os.environ.get("SPARK_DRIVER_MEMORY", "2816m"),
+        # the parallel collector, not G1: on 2 cores G1's concurrent work competed with the tasks (the 10x job 14%
+        # faster, 125 MiB less resident; benchmarks/RESULTS.md)
+        "spark.driver.extraJavaOptions": (
+            f"-XX:+UseParallelGC -Dderby.system.home={wh} -Dlog4j2.configurationFile=file:{log4j}"
+        ),
         "spark.sql.shuffle.partitions": os.environ.get("SPARK_SHUFFLE_PARTITIONS", "4"),
         # adaptive query execution re-plans at every shuffle: on this project's small, cached data that costs more
         # than it saves (one cut-off's 8 models: 72 s with it, 50 s without); SPARK_SQL_ADAPTIVE=true turns it on

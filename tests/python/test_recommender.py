@@ -161,6 +161,22 @@ def test_an_empty_interaction_mart_is_a_clear_error(spark, default_warehouse) ->
         read_inputs(spark, load_config(overrides={"schema": "t_nothing_here"}))
 
 
+def test_the_job_does_not_run_after_a_failed_dbt_build(spark, session_dir, monkeypatch, caplog) -> None:
+    # `python -m olist_recommender --dbt-build` (what `make run` runs): dbt builds in the job's process, on its
+    # session; here the build cannot read its data folder, so the job must stop before reading or writing anything
+    from olist_recommender.__main__ import main
+
+    schema, missing = "t_cli_build", (session_dir / "data" / "no_folder_for_cli").resolve()
+    monkeypatch.setenv("OLIST_DATA_DIR", str(missing))
+    monkeypatch.setenv("DBT_TARGET_PATH", str(session_dir / "target_cli_build"))
+    monkeypatch.setenv("DBT_SCHEMA", "olist")  # --schema, not this, decides what dbt builds
+    assert main(["--dbt-build", "--schema", schema]) == 1
+    errors = "\n".join(r.getMessage() for r in caplog.records if r.levelname == "ERROR")
+    assert "dbt build" in errors and "the recommendation job did not run" in errors, errors
+    databases = {d.name for d in spark.catalog.listDatabases()}
+    assert f"{schema}_recommendation_runs" not in databases and "olist_recommendation_runs" not in databases
+
+
 def _config(schema: str, **overrides) -> JobConfig:
     base = {
         "schema": schema,
