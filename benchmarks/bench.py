@@ -59,16 +59,18 @@ def _children() -> dict[int, list[int]]:
 
 
 def _memory(pid: int) -> tuple[int, int, int]:
-    """(VmSize, VmRSS) from /proc/<pid>/status and Pss from smaps_rollup, in bytes; zeros once the process is gone."""
+    """(VmSize from /proc/<pid>/status, Rss and Pss from smaps_rollup), in bytes; zeros once the process is gone.
+    Rss and Pss come from the same read, one walk of the pages: read apart (VmRSS from status, then Pss) a growing
+    JVM could show a PSS above its RSS."""
     size = rss = pss = 0
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmSize:"):
                 size = int(line.split()[1]) * 1024
-            elif line.startswith("VmRSS:"):
-                rss = int(line.split()[1]) * 1024
         for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
+            if line.startswith("Rss:"):
+                rss = int(line.split()[1]) * 1024
+            elif line.startswith("Pss:"):
                 pss = int(line.split()[1]) * 1024
     except OSError:
         pass
