@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -22,15 +21,15 @@ class DbtBuildError(RuntimeError):
     """`dbt build` failed or could not run; the job must not run on marts it did not finish."""
 
 
-def dbt_build(project_dir: Path, args: Sequence[str] = ()) -> float:
-    """Run `dbt build` on the project in this process; returns its seconds. Raises DbtBuildError naming what failed.
+def dbt_build(project_dir: Path) -> None:
+    """Run `dbt build` on the project in this process. Raises DbtBuildError naming what failed.
 
     dbt reads its usual environment: DBT_TARGET, DBT_SCHEMA, DBT_PROFILES_DIR, OLIST_DATA_DIR, DBT_TARGET_PATH, ...
     """
     from dbt.cli.main import dbtRunner
 
     started = time.perf_counter()
-    outcome = dbtRunner().invoke(["build", "--project-dir", str(project_dir), *args])
+    outcome = dbtRunner().invoke(["build", "--project-dir", str(project_dir)])
     seconds = time.perf_counter() - started
     if outcome.exception is not None:
         raise DbtBuildError(f"dbt build could not run: {outcome.exception}")
@@ -43,4 +42,3 @@ def dbt_build(project_dir: Path, args: Sequence[str] = ()) -> float:
             f"{', '.join(failed[:10])}{' ...' if len(failed) > 10 else ''}; {skipped} skipped after them"
         )
     log.info("dbt build done in %.1fs: %s nodes, none failed", seconds, f"{len(results):,}")
-    return seconds
