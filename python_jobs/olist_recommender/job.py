@@ -415,8 +415,20 @@ def choose_model(rows: list[dict], config: JobConfig) -> tuple[str, str]:
     return best["model"], reason
 
 
-def serve(inputs: Inputs, config: JobConfig, chosen: str, params: dict[str, dict]) -> tuple[DataFrame, DataFrame]:
-    """Retrain the chosen model on all data; top-k for every customer, and top-n per RFM segment."""
+# models whose list for a customer reads nothing of the customer but the products bought (and, through them, the
+# categories bought): customers who bought the same set get the same list, so serving ranks one of them per set.
+# The global and recent lists are so too, but they are one broadcast list cut per customer, which costs no more than
+# the grouping (10x, serving alone: 30.8 s either way; recent 29.3 s, 31.6 s grouped)
+RANKED_PER_BOUGHT_SET = ("category_popularity", "co_purchase")
+
+
+def serve(
+    inputs: Inputs, config: JobConfig, chosen: str, params: dict[str, dict], by_bought_set: bool = True
+) -> tuple[DataFrame, DataFrame]:
+    """Retrain the chosen model on all data; top-k for every customer, and top-n per RFM segment.
+
+    A model of RANKED_PER_BOUGHT_SET ranks one customer per set of bought products and copies the list to the
+    others of the set, unless `by_bought_set` is False (every customer ranked: the reference the tests compare with)."""
     as_of = inputs.purchases.select(F.max("purchased_at")).first()[0]
     segments = inputs.customer_rfm.select(USER, "segment")
     interactions = inputs.interactions.select(
@@ -428,8 +440,13 @@ def serve(inputs: Inputs, config: JobConfig, chosen: str, params: dict[str, dict
     customers = inputs.customers.select(USER)
     k, n = config.top_k, config.top_k + data.depth
     als = _fit_als_models(data, config, params, [chosen])
-    # every customer, with the length of their shared lists: cached, it serves each source
-    lengths = rec.list_lengths(data, customers, k).cache()
+    by_set = None
+    if by_bought_set and chosen in RANKED_PER_BOUGHT_SET:
+        by_set = rec.customers_by_bought_set(data, customers).cache()
+    ranked = customers if by_set is None else by_set.select(F.col("representative_id").alias(USER)).distinct()
+    # every customer ranked (or one per set of bought products, RANKED_PER_BOUGHT_SET), with the length of their
+    # shared lists: cached, it serves each source
+    lengths = rec.list_lengths(data, ranked, k).cache()
     # used at most once here, so not cached (for every customer it is the largest frame at 10x)
     shared = {"list_lengths": lengths, "category_popularity": rec.category_popularity(data, lengths, n)}
     sources = model_sources(chosen, data, lengths, k, config, als, shared)
@@ -441,6 +458,8 @@ def serve(inputs: Inputs, config: JobConfig, chosen: str, params: dict[str, dict
             ("global_popularity", rec.for_everyone(lengths, data.popularity, n)),
         ]
     merged = rec.top_k(lengths, sources, data.bought(), k)
+    if by_set is not None:
+        merged = by_set.join(merged.withColumnRenamed(USER, "representative_id"), "representative_id")
     by_customer = merged.join(inputs.products, ITEM, "left").select(
         USER, "rank", ITEM, F.col("product_category_name_english").alias("product_category"), "score", "source"
     )

@@ -183,6 +183,20 @@ def category_shortfall(data: TrainingData, lengths: DataFrame) -> DataFrame:
     return lengths.join(filled, USER, "left_anti")
 
 
+def customers_by_bought_set(data: TrainingData, customers: DataFrame) -> DataFrame:
+    """customer_unique_id, representative_id: the lowest customer id among those who bought exactly the same set of
+    products (customers without history share the empty set).
+
+    A model whose lists read nothing of a customer but the products bought (category popularity and co-purchase,
+    `RANKED_PER_BOUGHT_SET` in the job) gives every customer of a set the representative's list. On the generated
+    10x data the 949k customers with a history bought 370k distinct sets."""
+    sets = data.interactions.groupBy(USER).agg(F.array_sort(F.collect_list(ITEM)).alias("_set"))
+    empty = F.array().cast(sets.schema["_set"].dataType)
+    keyed = customers.select(USER).join(sets, USER, "left").select(USER, F.coalesce("_set", empty).alias("_set"))
+    representative = F.min(USER).over(Window.partitionBy("_set"))
+    return keyed.select(USER, representative.alias("representative_id"))
+
+
 def within_length(candidates: DataFrame) -> DataFrame:
     """The candidates a top k can use (`is_within_length`, see `category_popularity`)."""
     return candidates.where("is_within_length").select(USER, ITEM, "score")

@@ -440,6 +440,46 @@ def test_shared_lists_cut_per_customer_give_the_same_top_k_as_uncut_lists(spark)
     assert {"u90", "u91", "u92"} | {f"u{u}" for u in range(60, 90)} <= shortfall and len(shortfall) < 93
 
 
+def test_customers_who_bought_the_same_set_share_the_lowest_id_of_them(spark) -> None:
+    import datetime as dt
+
+    from olist_recommender import recommenders as rec
+
+    bought = [("u3", "a"), ("u3", "b"), ("u1", "b"), ("u1", "a"), ("u2", "a"), ("u4", "a"), ("u4", "c")]
+    interactions = spark.createDataFrame(
+        [(u, p, "x", 1.0, 3.0) for u, p in bought],
+        "customer_unique_id string, product_id string, product_category_name_english string, "
+        "implicit_confidence double, explicit_rating double",
+    )
+    data = rec.TrainingData(purchases=None, interactions=interactions, segments=None, as_of=dt.datetime(2018, 1, 1))
+    customers = spark.createDataFrame([(f"u{i}",) for i in range(1, 7)], "customer_unique_id string")
+    mapped = dict(map(tuple, rec.customers_by_bought_set(data, customers).collect()))
+    # {a, b} bought in either order, {a}, {a, c}; u5 and u6 bought nothing: the empty set
+    assert mapped == {"u1": "u1", "u3": "u1", "u2": "u2", "u4": "u4", "u5": "u5", "u6": "u5"}
+
+
+@pytest.mark.parametrize("model", ["co_purchase", "category_popularity"])
+def test_serving_one_customer_per_bought_set_gives_every_customer_their_own_list(
+    spark, default_warehouse, model
+) -> None:
+    """`serve` ranks one customer per set of bought products for the models whose lists read nothing else of a
+    customer, and copies the list to the others: the same rows as ranking every customer."""
+    from olist_recommender import job
+    from olist_recommender import recommenders as rec
+
+    config = _config(default_warehouse.schema)
+    inputs = read_inputs(spark, config)
+    served = {by_set: job.serve(inputs, config, model, {}, by_bought_set=by_set)[0].cache() for by_set in (True, False)}
+    assert served[True].count() == served[False].count() == inputs.customers.count() * K
+    assert served[True].exceptAll(served[False]).count() == 0 and served[False].exceptAll(served[True]).count() == 0
+    # the grouping ranked fewer customers than there are: the comparison is not of two identical computations
+    data = rec.TrainingData(purchases=None, interactions=inputs.interactions, segments=None, as_of=None)
+    by_set = rec.customers_by_bought_set(data, inputs.customers)
+    assert by_set.select("representative_id").distinct().count() < inputs.customers.count()
+    for frame in served.values():
+        frame.unpersist()
+
+
 def test_every_model_gives_every_cold_test_user_one_list_and_the_evaluation_ranks_it_once(
     spark, default_warehouse
 ) -> None:
