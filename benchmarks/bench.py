@@ -217,14 +217,13 @@ def stage_dbt_build_and_job(
     if logged is None:
         raise RuntimeError(f"no end of the dbt build in {logs / 'dbt_build_and_job.log'}")
     ended = dt.datetime.strptime(logged.group(1), "%Y-%m-%d %H:%M:%S,%f").timestamp() - result.pop("started_at")
-    process = ONE_PROCESS
 
     def part(chosen: list[tuple[float, int, int]], seconds: float) -> dict:
         return {
             "seconds": round(seconds, 1),
             "peak_rss_mib": round(max((rss for _, rss, _ in chosen), default=0) / 2**20),
             "peak_pss_mib": round(max((pss for _, _, pss in chosen), default=0) / 2**20),
-            "process": process,
+            "process": ONE_PROCESS,
         }
 
     dbt = part([x for x in samples if x[0] <= ended], ended)
@@ -317,7 +316,7 @@ def report(result: dict) -> str:
         d = st["dbt_build"]
         lines.append(_row("dbt build", d["seconds"], d["peak_rss_mib"], st.get("generate", {}).get("rows"),
                           f"{d['models']} models/seeds, {d['tests']} tests, {len(d['failed'])} failed"
-                          + (f"; {d['process']}" if "process" in d else "")))  # fmt: skip
+                          + f"; {d['process']}"))  # fmt: skip
         lines.append(_row("  models + seeds (summed node time)", d["model_node_seconds"], None, None))
         lines.append(_row("  tests (summed node time)", d["test_node_seconds"], None, None))
     if "job" in st:
@@ -330,9 +329,10 @@ def report(result: dict) -> str:
             lines.append(_row(f"  {label}", j["stage_seconds"].get(key), None, rows))
     if "compare" in st:
         c = st["compare"]
-        fits = len(c["implicit_fit_seconds_each"])
         lines.append(_row("Spark ALS fit", c["spark_fit_seconds"], c["peak_rss_mib"], c["train_interactions"],
-                          f"P@{c['top_k']} {c['spark_precision']:.4f}; fastest of {fits}"))  # fmt: skip
+                          f"P@{c['top_k']} {c['spark_precision']:.4f}; "
+                          f"fastest of {len(c['spark_fit_seconds_each'])}"))  # fmt: skip
+        fits = len(c["implicit_fit_seconds_each"])
         note = f"P@{c['top_k']} {c['implicit_precision']:.4f}; Spark/implicit {c['fit_ratio']:.1f}x; fastest of {fits}"
         lines.append(_row("implicit ALS fit", c["implicit_fit_seconds"], None, c["train_interactions"], note))
         lines.append(_row("top-K for all users (job's scoring)", c["topk_seconds"], None, c["scores"],

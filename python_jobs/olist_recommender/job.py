@@ -443,7 +443,8 @@ def serve(
     by_set = None
     if by_bought_set and chosen in RANKED_PER_BOUGHT_SET:
         by_set = rec.customers_by_bought_set(data, customers).cache()
-    ranked = customers if by_set is None else by_set.select(F.col("representative_id").alias(USER)).distinct()
+    # a representative is a customer of its own set: the customers ranked are those that represent themselves
+    ranked = customers if by_set is None else by_set.where(F.col(USER) == F.col("representative_id")).select(USER)
     # every customer ranked (or one per set of bought products, RANKED_PER_BOUGHT_SET), with the length of their
     # shared lists: cached, it serves each source
     lengths = rec.list_lengths(data, ranked, k).cache()
