@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 from olist_recommender.config import ConfigError, load_config
 
@@ -57,18 +58,25 @@ def main(argv: list[str] | None = None) -> int:
         log.error("bad configuration: %s", exc)
         return 2
 
-    from olist_recommender.build import DbtBuildError, dbt_build
+    from olist_recommender.build import DbtBuildError, dbt_build, parse_project
     from olist_recommender.data import InputError
     from olist_recommender.job import run
     from olist_recommender.report import summary
     from olist_recommender.spark import project_home, spark_session
 
-    # the session first, so that its settings (driver memory, class cache, ...) also hold for the build
-    spark = spark_session(app_name="olist-recommender")
-    if args.dbt_build:
+    if not args.dbt_build:
+        spark = spark_session(app_name="olist-recommender")
+    else:
         os.environ["DBT_SCHEMA"] = config.schema  # dbt builds the schema the job reads
         try:
-            dbt_build(project_home())
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                # dbt parses the project (Python, no connection) while the JVM starts and meets the metastore
+                parsed = pool.submit(parse_project, project_home())
+                # the session before the build, so that its settings (driver memory, class cache, ...) hold for it
+                spark = spark_session(app_name="olist-recommender")
+                spark.catalog.listDatabases()
+                manifest = parsed.result()
+            dbt_build(project_home(), manifest)
         except DbtBuildError as exc:
             log.error("%s; the recommendation job did not run", exc)
             return 1

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -21,15 +22,31 @@ class DbtBuildError(RuntimeError):
     """`dbt build` failed or could not run; the job must not run on marts it did not finish."""
 
 
-def dbt_build(project_dir: Path) -> None:
+def parse_project(project_dir: Path) -> Any:
+    """`dbt parse` of the project in this process: its manifest, for `dbt_build`. Raises DbtBuildError.
+
+    Parsing opens no connection, so it runs while the job's Spark session starts: dbt's Python and the JVM each have
+    a core then, and the build starts that much sooner (`python -m olist_recommender --dbt-build`)."""
+    from dbt.cli.main import dbtRunner
+
+    started = time.perf_counter()
+    outcome = dbtRunner().invoke(["parse", "--project-dir", str(project_dir)])
+    if outcome.exception is not None or not outcome.success:
+        raise DbtBuildError(f"dbt could not parse the project in {project_dir}: {outcome.exception}")
+    log.info("dbt parse done in %.1fs", time.perf_counter() - started)
+    return outcome.result
+
+
+def dbt_build(project_dir: Path, manifest: Any = None) -> None:
     """Run `dbt build` on the project in this process. Raises DbtBuildError naming what failed.
 
     dbt reads its usual environment: DBT_TARGET, DBT_SCHEMA, DBT_PROFILES_DIR, OLIST_DATA_DIR, DBT_TARGET_PATH, ...
+    `manifest`: the project as `parse_project` parsed it (None: dbt parses it first).
     """
     from dbt.cli.main import dbtRunner
 
     started = time.perf_counter()
-    outcome = dbtRunner().invoke(["build", "--project-dir", str(project_dir)])
+    outcome = dbtRunner(manifest=manifest).invoke(["build", "--project-dir", str(project_dir)])
     seconds = time.perf_counter() - started
     if outcome.exception is not None:
         raise DbtBuildError(f"dbt build could not run: {outcome.exception}")

@@ -53,9 +53,13 @@ class RunResult:
     publication: Publication | None = None
 
 
-def _training_data(purchases: DataFrame, inputs: Inputs, config: JobConfig, as_of: dt.datetime) -> rec.TrainingData:
+def _training_data(
+    purchases: DataFrame, inputs: Inputs, config: JobConfig, as_of: dt.datetime, with_segments: bool = True
+) -> rec.TrainingData:
+    """The training period's interactions, and its customers' RFM segments unless `with_segments` is False (the ALS
+    tuning reads none: finding the period's last day and monetary cap costs two Spark jobs, 1-3 s)."""
     interactions = interactions_from_purchases(purchases, config).cache()
-    segments = rfm_segments_at(purchases, inputs.rfm_segments).cache()
+    segments = rfm_segments_at(purchases, inputs.rfm_segments).cache() if with_segments else None
     return rec.TrainingData(purchases=purchases, interactions=interactions, segments=segments, as_of=as_of)
 
 
@@ -207,7 +211,7 @@ def tune_als(inputs: Inputs, config: JobConfig, cutoffs: list[dt.date], product_
         return {}
     vcut = validation_cutoff(cutoffs, config)
     split = make_split(inputs.purchases, vcut, config.test_window_days)
-    data = _training_data(split.train, inputs, config, dt.datetime.combine(vcut, dt.time()))
+    data = _training_data(split.train, inputs, config, dt.datetime.combine(vcut, dt.time()), with_segments=False)
     warm = split.test_users.where("user_group = 'warm'").cache()
     k, metric = config.selection_k, config.selection_metric
     variants = {

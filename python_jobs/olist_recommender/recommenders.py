@@ -38,7 +38,7 @@ class TrainingData:
 
     purchases: DataFrame
     interactions: DataFrame  # customer_unique_id, product_id, implicit_confidence, explicit_rating, category
-    segments: DataFrame  # customer_unique_id, segment
+    segments: DataFrame | None  # customer_unique_id, segment; None where no model reads them (the ALS tuning)
     as_of: dt.datetime
 
     def bought(self) -> DataFrame:
@@ -64,7 +64,8 @@ class TrainingData:
             if name in self.__dict__:
                 self.__dict__[name].unpersist()
         self.interactions.unpersist()
-        self.segments.unpersist()
+        if self.segments is not None:
+            self.segments.unpersist()
 
     @cached_property
     def user_index(self) -> DataFrame:
@@ -204,6 +205,8 @@ def within_length(candidates: DataFrame) -> DataFrame:
 
 def segment_popularity(data: TrainingData, lengths: DataFrame, n: int) -> DataFrame:
     """Popular products among customers of the customer's RFM segment, cut to each user's list_length (at most n)."""
+    if data.segments is None:
+        raise ValueError("segment_popularity needs the customers' segments: this training data was made without them")
     per_segment = (
         data.interactions.join(data.segments, USER)
         .groupBy("segment", ITEM)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+import shutil
 
 import numpy as np
 import pytest
 
+from conftest import PROJECT_DIR
 from olist_recommender.config import ConfigError, InjectedFailure, JobConfig, load_config
 from olist_recommender.data import InputError, read_inputs
 from olist_recommender.evaluation import (
@@ -175,6 +177,26 @@ def test_the_job_does_not_run_after_a_failed_dbt_build(spark, session_dir, monke
     assert "dbt build" in errors and "the recommendation job did not run" in errors, errors
     databases = {d.name for d in spark.catalog.listDatabases()}
     assert f"{schema}_recommendation_runs" not in databases and "olist_recommendation_runs" not in databases
+
+
+def test_a_project_dbt_cannot_parse_stops_the_job_naming_the_parse(spark, session_dir, monkeypatch, caplog) -> None:
+    # `--dbt-build` parses the project while the job's session starts; a model that does not parse must stop the job
+    # before the build, with an error that says so (here a model referring to a model that does not exist)
+    from olist_recommender.__main__ import main
+
+    project = session_dir / "unparsable_project"
+    shutil.copytree(
+        PROJECT_DIR, project, ignore=shutil.ignore_patterns(".venv", "target", "warehouse", "logs", ".git"),
+        dirs_exist_ok=True,
+    )  # fmt: skip
+    (project / "models" / "marts" / "core" / "broken.sql").write_text("select * from {{ ref('no_such_model') }}\n")
+    monkeypatch.setenv("OLIST_HOME", str(project))
+    monkeypatch.setenv("DBT_TARGET_PATH", str(session_dir / "target_unparsable"))
+    assert main(["--dbt-build", "--schema", "t_unparsable"]) == 1
+    errors = "\n".join(r.getMessage() for r in caplog.records if r.levelname == "ERROR")
+    assert "dbt could not parse the project" in errors and "the recommendation job did not run" in errors, errors
+    assert "no_such_model" in errors, errors
+    assert "t_unparsable_marts" not in {d.name for d in spark.catalog.listDatabases()}
 
 
 def _config(schema: str, **overrides) -> JobConfig:
