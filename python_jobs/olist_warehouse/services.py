@@ -54,6 +54,7 @@ class ServicesConfig:
     thrift_driver_memory: str = "4g"
     metastore_memory: str = "1g"
     shuffle_partitions: str = "4"
+    page_size: str = "2m"
     adaptive: str = "false"
     start_timeout: float = 180.0
     spark_conf: dict[str, str] = field(default_factory=dict)  # more --conf for the Thrift server's Spark
@@ -71,6 +72,7 @@ class ServicesConfig:
             thrift_master=env.get("SPARK_MASTER", "local[*]"),
             thrift_driver_memory=env.get("SPARK_DRIVER_MEMORY", "4g"),
             shuffle_partitions=env.get("SPARK_SHUFFLE_PARTITIONS", "4"),
+            page_size=env.get("SPARK_BUFFER_PAGE_SIZE", "2m"),
             adaptive=env.get("SPARK_SQL_ADAPTIVE", "false"),
         )
 
@@ -193,6 +195,7 @@ def _command(config: ServicesConfig, service: str) -> list[str]:
         "spark.driver.host": config.host,
         "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile=file:{config.log4j}",
         "spark.sql.shuffle.partitions": config.shuffle_partitions,
+        "spark.buffer.pageSize": config.page_size,
         "spark.sql.adaptive.enabled": config.adaptive,
         "spark.sql.session.timeZone": "UTC",
         "spark.ui.enabled": "false",
