@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
                 parsed = pool.submit(parse_project, project_home())
                 # the session before the build, so that its settings (driver memory, class cache, ...) hold for it
                 spark = spark_session(app_name="olist-recommender")
-                spark.catalog.listDatabases()
+                spark.catalog.listDatabases()  # the metastore's first connection, a few seconds, meanwhile too
                 manifest = parsed.result()
             dbt_build(project_home(), manifest)
         except DbtBuildError as exc:

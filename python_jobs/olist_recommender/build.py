@@ -13,7 +13,10 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dbt.contracts.graph.manifest import Manifest
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +25,7 @@ class DbtBuildError(RuntimeError):
     """`dbt build` failed or could not run; the job must not run on marts it did not finish."""
 
 
-def parse_project(project_dir: Path) -> Any:
+def parse_project(project_dir: Path) -> Manifest:
     """`dbt parse` of the project in this process: its manifest, for `dbt_build`. Raises DbtBuildError.
 
     Parsing opens no connection, so it runs while the job's Spark session starts: dbt's Python and the JVM each have
@@ -37,7 +40,7 @@ def parse_project(project_dir: Path) -> Any:
     return outcome.result
 
 
-def dbt_build(project_dir: Path, manifest: Any = None) -> None:
+def dbt_build(project_dir: Path, manifest: Manifest | None = None) -> None:
     """Run `dbt build` on the project in this process. Raises DbtBuildError naming what failed.
 
     dbt reads its usual environment: DBT_TARGET, DBT_SCHEMA, DBT_PROFILES_DIR, OLIST_DATA_DIR, DBT_TARGET_PATH, ...
