@@ -68,15 +68,16 @@ def main(argv: list[str] | None = None) -> int:
         spark = spark_session(app_name="olist-recommender")
     else:
         os.environ["DBT_SCHEMA"] = config.schema  # dbt builds the schema the job reads
+        project = project_home()
         try:
             with ThreadPoolExecutor(max_workers=1) as pool:
                 # dbt parses the project (Python, no connection) while the JVM starts and meets the metastore
-                parsed = pool.submit(parse_project, project_home())
+                parsed = pool.submit(parse_project, project)
                 # the session before the build, so that its settings (driver memory, class cache, ...) hold for it
                 spark = spark_session(app_name="olist-recommender")
                 spark.catalog.listDatabases()  # the metastore's first connection, a few seconds, meanwhile too
                 manifest = parsed.result()
-            dbt_build(project_home(), manifest)
+            dbt_build(project, manifest)
         except DbtBuildError as exc:
             log.error("%s; the recommendation job did not run", exc)
             return 1

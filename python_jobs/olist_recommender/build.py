@@ -40,11 +40,11 @@ def parse_project(project_dir: Path) -> Manifest:
     return outcome.result
 
 
-def dbt_build(project_dir: Path, manifest: Manifest | None = None) -> None:
+def dbt_build(project_dir: Path, manifest: Manifest) -> None:
     """Run `dbt build` on the project in this process. Raises DbtBuildError naming what failed.
 
     dbt reads its usual environment: DBT_TARGET, DBT_SCHEMA, DBT_PROFILES_DIR, OLIST_DATA_DIR, DBT_TARGET_PATH, ...
-    `manifest`: the project as `parse_project` parsed it (None: dbt parses it first).
+    `manifest`: the project as `parse_project` parsed it.
     """
     from dbt.cli.main import dbtRunner
 
