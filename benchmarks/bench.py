@@ -335,6 +335,10 @@ def report(result: dict) -> str:
         fits = len(c["implicit_fit_seconds_each"])
         note = f"P@{c['top_k']} {c['implicit_precision']:.4f}; Spark/implicit {c['fit_ratio']:.1f}x; fastest of {fits}"
         lines.append(_row("implicit ALS fit", c["implicit_fit_seconds"], None, c["train_interactions"], note))
+        low, high = c["precision_difference_ci"]
+        lines.append(f"  {'':34} P@{c['top_k']} Spark - implicit: 95% CI [{low:+.4f}, {high:+.4f}] over "
+                     f"{c['warm_test_users']:,} warm test users ({c['spark_hits']} vs {c['implicit_hits']} hits): "
+                     + ("equal" if c["precision_equal"] else "not equal"))  # fmt: skip
         lines.append(_row("top-K for all users (job's scoring)", c["topk_seconds"], None, c["scores"],
                           f"{c['scores_per_second']:.3g} scores/s, {c['topk_users']:,} users"))  # fmt: skip
         lines.append(_row("  Spark's recommendForUserSubset", c["spark_builtin_topk_seconds"], None, c["scores"],

@@ -1,14 +1,19 @@
 """Spark ALS vs the `implicit` library, and the job's top-K for all users vs a numpy matrix-multiply floor.
 
 Run by bench.py after the marts are built (it sets OLIST_WAREHOUSE_DIR to the scale's warehouse). Same interaction
-matrix for both libraries: the training period of the job's last rolling cut-off, confidence = the job's
-implicit_confidence; users and items indexed once; same rank, regularization, alpha, iterations, 2 cores each.
-Definitions differ slightly and are stated, not hidden: Spark scales the regularization by each user's / item's
-number of ratings (ALS-WR) and uses confidence 1 + alpha * r; implicit uses plain L2 and alpha * r.
+matrix for both libraries: the training period of the job's last rolling cut-off, r = the job's
+implicit_confidence; users and items indexed once; same rank, regularization, iterations, 2 cores each. The same
+confidence too: Spark weighs an observed pair 1 + alpha * r, and implicit weighs it by the matrix value (times its
+own alpha), so implicit is given 1 + alpha * r with its alpha at 1. What still differs is stated, not hidden: Spark
+scales the regularization by each user's / item's number of ratings (ALS-WR), implicit's is plain L2 (the same for
+a user with one rating, most of them here); Spark solves each least-squares system exactly (Cholesky), implicit
+with a few conjugate-gradient steps.
 P@K: the warm test users of that cut-off (bought before it and new products in the 60 days after), already
-bought products excluded, K recommendations each. Fit times: each library fits --fits times in a row in its process
-and its fastest fit counts (implicit's consecutive fits vary up to 3x here; Spark's first fit also pays for the
-JIT compiling the ALS code, which the job's later fits do not; see benchmarks/RESULTS.md).
+bought products excluded, K recommendations each. Whether the two P@K are equal is judged, not eyeballed: a paired
+bootstrap over those users gives a 95% interval of the difference, and they count as equal when it holds 0.
+Fit times: each library fits --fits times in a row in its process and its fastest fit counts (implicit's
+consecutive fits vary up to 3x here; Spark's first fit also pays for the JIT compiling the ALS code, which the job's
+later fits do not; see benchmarks/RESULTS.md).
 Top-K for all users: the job's own scoring (`top_n_by_dot_product`: numpy blocks against broadcast item factors)
 on the Spark model's factors, and, for reference, Spark's built-in `recommendForUserSubset` on the same users.
 """
@@ -32,10 +37,20 @@ from olist_recommender.split import default_cutoffs, interactions_from_purchases
 log = logging.getLogger("compare")
 
 
-def precision_at_k(recommended: dict[int, list[int]], relevant: dict[int, set[int]], k: int) -> float:
-    if not relevant:
-        return 0.0
-    return float(np.mean([len(set(recommended.get(u, [])[:k]) & items) / k for u, items in relevant.items()]))
+def user_precisions(recommended: dict[int, list[int]], relevant: dict[int, set[int]], k: int) -> np.ndarray:
+    """P@k of each user of `relevant`, in the order of its keys (a user without a list scores 0)."""
+    return np.array([len(set(recommended.get(u, [])[:k]) & items) / k for u, items in relevant.items()], dtype=float)
+
+
+def bootstrap_interval(values: np.ndarray, samples: int, seed: int) -> tuple[float, float]:
+    """95% percentile interval of the mean of `values` over `samples` resamples of its rows (paired: pass the
+    per-user differences of two lists to compare them); (0, 0) without values."""
+    if not len(values):
+        return 0.0, 0.0
+    rng = np.random.default_rng(seed)
+    means = np.array([values[rng.integers(0, len(values), len(values))].mean() for _ in range(samples)])
+    low, high = np.percentile(means, [2.5, 97.5])
+    return float(low), float(high)
 
 
 def matmul_rate(n_items: int, rank: int, min_seconds: float = 1.0) -> float:
@@ -64,6 +79,7 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--topk-users", type=int, default=100_000, help="users scored in the top-K throughput run")
     p.add_argument("--fits", type=int, default=3, help="fits per library; the fastest of each is compared (default 3)")
+    p.add_argument("--bootstrap-samples", type=int, default=1000, help="resamples of the P@K intervals (default 1000)")
     args = p.parse_args()
     if args.fits < 1:
         p.error("--fits must be at least 1")
@@ -127,7 +143,7 @@ def main() -> int:
     for u, scored in spark_recs.items():
         bought = set(matrix.indices[matrix.indptr[u] : matrix.indptr[u + 1]])
         spark_recs[u] = [i for _, i in sorted(scored) if i not in bought][: args.top_k]
-    spark_precision = precision_at_k(spark_recs, relevant, args.top_k)
+    spark_precisions = user_precisions(spark_recs, relevant, args.top_k)
 
     # top-K for all users (above --topk-users users, for the first that many: the rate is what is compared)
     topk_users = min(len(users), args.topk_users)
@@ -143,15 +159,18 @@ def main() -> int:
     # implicit on the same matrix, same hyperparameters, the same 2 cores. Its fit time varies up to 3x between
     # consecutive fits on this VM (a quarter to a third of its CPU time in the kernel), so it is fitted --fits times,
     # as Spark, and the fastest counts: the comparison is against what each library can do here.
+    # Spark's confidence of an observed pair, 1 + alpha * r, is implicit's matrix value at alpha 1
+    confidence = matrix.copy()
+    confidence.data = (1.0 + args.alpha * confidence.data).astype(np.float32)
     implicit_fits = []
     with threadpool_limits(limits=1, user_api="blas"):
         for _ in range(args.fits):
             implicit_model = AlternatingLeastSquares(
-                factors=args.rank, regularization=args.reg_param, alpha=args.alpha, iterations=args.iterations,
+                factors=args.rank, regularization=args.reg_param, alpha=1.0, iterations=args.iterations,
                 random_state=args.seed, use_gpu=False, calculate_training_loss=False,
             )  # fmt: skip
             started = time.perf_counter()
-            implicit_model.fit(matrix, show_progress=False)
+            implicit_model.fit(confidence, show_progress=False)
             implicit_fits.append(time.perf_counter() - started)
     implicit_fit = min(implicit_fits)
     ids = np.array(sorted(relevant), dtype=np.int32)
@@ -159,7 +178,10 @@ def main() -> int:
     if len(ids):
         found, _ = implicit_model.recommend(ids, matrix[ids], N=args.top_k, filter_already_liked_items=True)
         implicit_recs = {int(u): [int(i) for i in row] for u, row in zip(ids, found, strict=True)}
-    implicit_precision = precision_at_k(implicit_recs, relevant, args.top_k)
+    implicit_precisions = user_precisions(implicit_recs, relevant, args.top_k)
+    spark_precision = float(spark_precisions.mean()) if len(relevant) else 0.0
+    implicit_precision = float(implicit_precisions.mean()) if len(relevant) else 0.0
+    difference = bootstrap_interval(spark_precisions - implicit_precisions, args.bootstrap_samples, args.seed)
 
     rate = matmul_rate(len(items), args.rank)
     floor = scores / rate
@@ -182,6 +204,13 @@ def main() -> int:
         "fit_ratio": round(spark_fit / max(implicit_fit, 1e-9), 1),
         "spark_precision": spark_precision,
         "implicit_precision": implicit_precision,
+        "spark_precision_ci": bootstrap_interval(spark_precisions, args.bootstrap_samples, args.seed),
+        "implicit_precision_ci": bootstrap_interval(implicit_precisions, args.bootstrap_samples, args.seed),
+        # Spark's P@K minus implicit's, per warm test user, resampled in pairs: equal when the interval holds 0
+        "precision_difference_ci": difference,
+        "precision_equal": difference[0] <= 0.0 <= difference[1],
+        "spark_hits": int(round(spark_precisions.sum() * args.top_k)),
+        "implicit_hits": int(round(implicit_precisions.sum() * args.top_k)),
         "topk_users": topk_users,
         "scores": scores,
         "topk_seconds": round(job_topk, 2),

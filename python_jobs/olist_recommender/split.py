@@ -88,27 +88,31 @@ def interactions_from_purchases(purchases: DataFrame, config: JobConfig) -> Data
         F.min("product_category_name_english").alias("product_category_name_english"),
         F.max("purchased_at").alias("last_purchased_at"),
     )
-    product_mean = (
-        per_pair.where(F.col("mean_review_score").isNotNull())
-        .groupBy("product_id")
-        .agg(F.avg("mean_review_score").alias("product_mean_rating"))
-    )
-    global_mean = per_pair.select(F.avg("mean_review_score")).first()[0] or 3.0
+    # the product's and the global mean review in the same query as the pairs: the global mean as a job of its own
+    # (`first()`) aggregated the training period's purchases once more, at every cut-off (10x: 7.5 -> 5.5 s each)
+    product_mean = F.avg("mean_review_score").over(Window.partitionBy("product_id"))
+    global_mean = per_pair.agg(F.avg("mean_review_score").alias("global_mean_rating"))
     return (
-        per_pair.join(product_mean, "product_id", "left")
-        .withColumn(
-            "implicit_confidence",
+        per_pair.withColumn("product_mean_rating", product_mean)
+        .crossJoin(F.broadcast(global_mean))
+        .select(
+            "product_id",
+            "customer_unique_id",
+            "purchase_count",
+            "monetary_value",
+            "mean_review_score",
+            "product_category_name_english",
+            "last_purchased_at",
             F.round(
                 F.lit(config.frequency_weight) * F.col("purchase_count")
                 + F.lit(config.monetary_weight) * _log_transform(F.col("monetary_value")),
                 6,
-            ),
+            ).alias("implicit_confidence"),
+            # no review at all in the period: 3.0, the middle of the scale
+            F.coalesce(
+                F.col("mean_review_score"), F.col("product_mean_rating"), F.col("global_mean_rating"), F.lit(3.0)
+            ).alias("explicit_rating"),
         )
-        .withColumn(
-            "explicit_rating",
-            F.coalesce(F.col("mean_review_score"), F.col("product_mean_rating"), F.lit(float(global_mean))),
-        )
-        .drop("product_mean_rating")
     )
 
 

@@ -60,11 +60,20 @@ def test_the_benchmark_measures_every_stage_at_a_tiny_scale(session_dir: Path) -
         assert len(compare[f"{library}_fit_seconds_each"]) == 3, library
         assert compare[f"{library}_fit_seconds"] == min(compare[f"{library}_fit_seconds_each"]), library
     assert 0.0 <= compare["spark_precision"] <= 1.0 and 0.0 <= compare["implicit_precision"] <= 1.0
+    # P@K compared by a paired bootstrap over the warm test users: intervals around the means, equal when 0 is inside
+    for library in ("spark", "implicit"):
+        low, high = compare[f"{library}_precision_ci"]
+        assert 0.0 <= low <= compare[f"{library}_precision"] <= high <= 1.0, library
+        assert compare[f"{library}_hits"] == round(compare[f"{library}_precision"] * compare["top_k"]
+                                                   * compare["warm_test_users"]), library  # fmt: skip
+    low, high = compare["precision_difference_ci"]
+    assert low <= compare["spark_precision"] - compare["implicit_precision"] <= high
+    assert compare["precision_equal"] == (low <= 0.0 <= high)
     assert compare["scores"] == compare["users"] * compare["items"] > 0
     assert compare["matmul_gflops"] > 0 and compare["topk_vs_floor"] > 0 and compare["spark_builtin_topk_seconds"] > 0
     assert scale["pipeline_seconds"] == round(sum(stages[s]["seconds"] for s in ("generate", "dbt_build", "job")), 1)
     for line in ("== scale 0.01", "dbt build", "top-K for all customers", "Spark ALS fit", "implicit ALS fit",
-                 "top-K for all users", "numpy float32 matmul floor"):  # fmt: skip
+                 "Spark - implicit: 95% CI", "top-K for all users", "numpy float32 matmul floor"):  # fmt: skip
         assert line in run.stdout, line
 
 
