@@ -73,7 +73,8 @@ def interactions_from_purchases(purchases: DataFrame, config: JobConfig) -> Data
     Per (customer, product): purchase_count = orders, monetary_value = sum of prices, mean_review_score = the mean
     over those orders of each order's review (a mean over orders, not items, as dbt's int_customer_products_aggregated);
     implicit_confidence = frequency_weight * purchase_count + monetary_weight * ln(1 + monetary_value);
-    explicit_rating = customer's mean review of those orders, else the product's mean, else the global mean.
+    explicit_rating = customer's mean review of those orders, else the product's mean, else the global mean (3.0 in a
+    period without a review).
     """
     per_order = purchases.groupBy("customer_unique_id", "product_id", "order_id").agg(
         F.sum("price").alias("order_value"),
