@@ -2,8 +2,8 @@
 
 Per scale, in a fresh warehouse of its own (<OLIST_WAREHOUSE_DIR>/bench/scale_<s>/), each stage runs as the process a
 user runs and is measured from outside: wall seconds, peak RSS of the process tree (the Python driver + its JVM
-+ Python workers, sampled from /proc every 0.2 s; also the peak PSS, which splits the pages forked workers share),
-rows processed.
++ Python workers, sampled from /proc every 0.2 s; also the peak PSS, which splits the pages forked workers share,
+sampled every 2 s), rows processed.
 
   generate   python -m olist_synth                      rows: all rows written
   dbt_build  dbt build (session target)                 rows: raw rows read; also the summed node seconds of
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import json
 import os
 import platform
@@ -60,34 +61,45 @@ def _children() -> dict[int, list[int]]:
     return tree
 
 
-def _memory(pid: int) -> tuple[int, int, int]:
-    """(VmSize from /proc/<pid>/status, Rss and Pss from smaps_rollup), in bytes; zeros once the process is gone.
-    Rss and Pss come from the same read, one walk of the pages: read apart (VmRSS from status, then Pss) a growing
-    JVM could show a PSS above its RSS."""
+# a sample every SAMPLE_SECONDS reads each process's RSS from /proc/<pid>/status (the kernel's counters); every
+# PSS_EVERY-th sample also reads smaps_rollup for the PSS. That read walks the process's page tables holding its
+# memory-map lock: 15 ms of CPU for a 2 GiB JVM (36 ms wall, while the JVM's page faults wait), so reading it 5 times
+# a second took 7% of a core from the 2 the pipeline runs on (benchmarks/RESULTS.md)
+SAMPLE_SECONDS, PSS_EVERY = 0.2, 10
+
+
+def _memory(pid: int, with_pss: bool) -> tuple[int, int, int]:
+    """(VmSize, RSS, PSS) in bytes; zeros once the process is gone. VmSize and VmRSS come from /proc/<pid>/status; with
+    `with_pss`, RSS and PSS come from one read of smaps_rollup instead, one walk of the pages (read apart, a growing
+    JVM could show a PSS above its RSS); without it, PSS is 0."""
     size = rss = pss = 0
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmSize:"):
                 size = int(line.split()[1]) * 1024
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Rss:"):
+            elif line.startswith("VmRSS:"):
                 rss = int(line.split()[1]) * 1024
-            elif line.startswith("Pss:"):
-                pss = int(line.split()[1]) * 1024
+        if with_pss:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Rss:"):
+                    rss = int(line.split()[1]) * 1024
+                elif line.startswith("Pss:"):
+                    pss = int(line.split()[1]) * 1024
     except OSError:
         pass
     return size, rss, pss
 
 
-def _tree_memory_bytes(root: int) -> tuple[int, int]:
-    """RSS and PSS summed over a process tree. A child that shares its parent's memory (the JVM starts commands
-    through vfork + jspawnhelper: until the exec, the child reports the parent's whole RSS) is not counted twice.
-    RSS counts pages that forked Python workers share with their daemon in each of them; PSS splits them."""
+def _tree_memory_bytes(root: int, with_pss: bool = True) -> tuple[int, int]:
+    """RSS and PSS (0 without `with_pss`) summed over a process tree. A child that shares its parent's memory (the
+    JVM starts commands through vfork + jspawnhelper: until the exec, the child reports the parent's whole RSS) is
+    not counted twice. RSS counts pages that forked Python workers share with their daemon in each of them; PSS
+    splits them."""
     tree, rss_total, pss_total = _children(), 0, 0
     stack: list[tuple[int, tuple[int, int, int] | None]] = [(root, None)]
     while stack:
         pid, parent = stack.pop()
-        memory = _memory(pid)
+        memory = _memory(pid, with_pss)
         shares_parent = parent is not None and memory[:2] == parent[:2] and memory[1] > 0
         if not shares_parent:
             rss_total += memory[1]
@@ -109,12 +121,14 @@ def measured(command: list[str], env: dict[str, str], log_path: Path, keep_sampl
 
         def sample() -> None:
             nonlocal peak, peak_pss
-            while not done.is_set():
-                rss, pss = _tree_memory_bytes(process.pid)
+            for count in itertools.count():
+                if done.is_set():
+                    break
+                rss, pss = _tree_memory_bytes(process.pid, with_pss=count % PSS_EVERY == 0)
                 peak, peak_pss = max(peak, rss), max(peak_pss, pss)
                 if keep_samples:
                     samples.append((time.perf_counter() - started, rss, pss))
-                done.wait(0.2)
+                done.wait(SAMPLE_SECONDS)
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
