@@ -90,7 +90,7 @@ def _memory(pid: int, with_pss: bool) -> tuple[int, int, int]:
     return size, rss, pss
 
 
-def _tree_memory_bytes(root: int, with_pss: bool = True) -> tuple[int, int]:
+def _tree_memory_bytes(root: int, with_pss: bool) -> tuple[int, int]:
     """RSS and PSS (0 without `with_pss`) summed over a process tree. A child that shares its parent's memory (the
     JVM starts commands through vfork + jspawnhelper: until the exec, the child reports the parent's whole RSS) is
     not counted twice. RSS counts pages that forked Python workers share with their daemon in each of them; PSS

@@ -30,6 +30,7 @@ import numpy as np
 
 from olist_recommender.config import JobConfig
 from olist_recommender.data import read_inputs
+from olist_recommender.evaluation import bootstrap_means, bootstrap_weights
 from olist_recommender.recommenders import als_blocks, top_n_by_dot_product
 from olist_recommender.spark import spark_session
 from olist_recommender.split import default_cutoffs, interactions_from_purchases, make_split
@@ -42,15 +43,14 @@ def user_precisions(recommended: dict[int, list[int]], relevant: dict[int, set[i
     return np.array([len(set(recommended.get(u, [])[:k]) & items) / k for u, items in relevant.items()], dtype=float)
 
 
-def bootstrap_interval(values: np.ndarray, samples: int, seed: int) -> tuple[float, float]:
-    """95% percentile interval of the mean of `values` over `samples` resamples of its rows (paired: pass the
-    per-user differences of two lists to compare them); (0, 0) without values."""
+def bootstrap_intervals(columns: list[np.ndarray], samples: int, seed: int) -> list[tuple[float, float]]:
+    """95% percentile interval of the mean of each column (one value per user), all resampled by the same draws of
+    users as the job's evaluation resamples its models (paired); (0, 0) without users."""
+    values = np.column_stack(columns)
+    means = bootstrap_means(values, bootstrap_weights(len(values), samples, seed))
     if not len(values):
-        return 0.0, 0.0
-    rng = np.random.default_rng(seed)
-    means = np.array([values[rng.integers(0, len(values), len(values))].mean() for _ in range(samples)])
-    low, high = np.percentile(means, [2.5, 97.5])
-    return float(low), float(high)
+        return [(0.0, 0.0)] * len(columns)
+    return [tuple(float(x) for x in np.percentile(means[:, j], [2.5, 97.5])) for j in range(len(columns))]
 
 
 def matmul_rate(n_items: int, rank: int, min_seconds: float = 1.0) -> float:
@@ -181,7 +181,9 @@ def main() -> int:
     implicit_precisions = user_precisions(implicit_recs, relevant, args.top_k)
     spark_precision = float(spark_precisions.mean()) if len(relevant) else 0.0
     implicit_precision = float(implicit_precisions.mean()) if len(relevant) else 0.0
-    difference = bootstrap_interval(spark_precisions - implicit_precisions, args.bootstrap_samples, args.seed)
+    # Spark's P@K minus implicit's, per warm test user, resampled in pairs: equal when the interval holds 0
+    per_user = [spark_precisions, implicit_precisions, spark_precisions - implicit_precisions]
+    spark_ci, implicit_ci, difference = bootstrap_intervals(per_user, args.bootstrap_samples, args.seed)
 
     rate = matmul_rate(len(items), args.rank)
     floor = scores / rate
@@ -204,9 +206,8 @@ def main() -> int:
         "fit_ratio": round(spark_fit / max(implicit_fit, 1e-9), 1),
         "spark_precision": spark_precision,
         "implicit_precision": implicit_precision,
-        "spark_precision_ci": bootstrap_interval(spark_precisions, args.bootstrap_samples, args.seed),
-        "implicit_precision_ci": bootstrap_interval(implicit_precisions, args.bootstrap_samples, args.seed),
-        # Spark's P@K minus implicit's, per warm test user, resampled in pairs: equal when the interval holds 0
+        "spark_precision_ci": spark_ci,
+        "implicit_precision_ci": implicit_ci,
         "precision_difference_ci": difference,
         "precision_equal": difference[0] <= 0.0 <= difference[1],
         "spark_hits": int(round(spark_precisions.sum() * args.top_k)),
