@@ -59,8 +59,8 @@ per_customer_items as (
     select
         customer_unique_id,
         count(*) as item_count,
-        count(distinct product_id) as distinct_product_count,
-        count(distinct product_category_name_english) as distinct_category_count
+        {{ count_distinct('product_id') }} as distinct_product_count,
+        {{ count_distinct('product_category_name_english') }} as distinct_category_count
     from items
     group by customer_unique_id
 

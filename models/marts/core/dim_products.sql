@@ -13,8 +13,8 @@ sales as (
     select
         product_id,
         count(*) as items_sold,
-        count(distinct order_id) as order_count,
-        count(distinct customer_unique_id) as customer_count,
+        {{ count_distinct('order_id') }} as order_count,
+        {{ count_distinct('customer_unique_id') }} as customer_count,
         min(price) as min_price,
         avg(price) as mean_price,
         max(price) as max_price,

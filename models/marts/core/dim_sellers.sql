@@ -11,8 +11,8 @@ sales as (
     select
         seller_id,
         count(*) as items_sold,
-        count(distinct order_id) as order_count,
-        count(distinct product_id) as product_count,
+        {{ count_distinct('order_id') }} as order_count,
+        {{ count_distinct('product_id') }} as product_count,
         sum(price) as revenue,
         avg(order_review_score) as mean_review_score
     from {{ ref('int_order_items_enriched') }}

@@ -20,8 +20,8 @@ order_items as (
     select
         order_id,
         count(*) as item_count,
-        count(distinct product_id) as distinct_product_count,
-        count(distinct seller_id) as seller_count,
+        {{ count_distinct('product_id') }} as distinct_product_count,
+        {{ count_distinct('seller_id') }} as seller_count,
         sum(price) as items_price_total,
         sum(freight_value) as freight_total,
         sum(item_value) as order_item_value
