@@ -108,8 +108,9 @@ def _draw(rng: np.random.Generator, table: dict, n: int) -> np.ndarray:
 
 def _fmt_ts(values: np.ndarray) -> np.ndarray:
     """datetime64 -> 'YYYY-MM-DD HH:MM:SS', NaT -> ''."""
-    text = np.datetime_as_string(values.astype("datetime64[s]"), unit="s")
-    text = np.char.replace(text, "T", " ")
+    text = np.datetime_as_string(values.astype("datetime64[s]"), unit="s")  # 'YYYY-MM-DDTHH:MM:SS', fixed width
+    if text.size:
+        text.view(np.uint32).reshape(text.size, -1)[:, 10] = ord(" ")  # the 'T' (NaT's text is replaced below)
     return np.where(np.isnat(values), "", text).astype(object)
 
 
@@ -153,9 +154,12 @@ def _sequence_numbers(counts: np.ndarray) -> np.ndarray:
 
 def _quote_if_digit(values: np.ndarray) -> np.ndarray:
     """Olist's quoting: a string field is quoted when it begins with a digit."""
-    s = pd.Series(values, dtype=object).fillna("")
-    starts_digit = s.str[:1].str.isdigit().fillna(False).to_numpy(dtype=bool)
-    return np.where(starts_digit, '"' + s + '"', s).astype(object)
+    text = pd.Series(values, dtype=object).fillna("").to_numpy().astype(str)
+    # the first character's code point, from the fixed-width array (0 for an empty string)
+    first = text.view(np.uint32).reshape(len(text), -1)[:, 0] if text.size and text.itemsize else np.zeros(len(text))
+    starts_digit = (first >= ord("0")) & (first <= ord("9"))
+    text = text.astype(object)
+    return np.where(starts_digit, '"' + text + '"', text).astype(object)
 
 
 def _quote_always(values: np.ndarray) -> np.ndarray:
@@ -334,7 +338,8 @@ def _assign_products(
     pop = products["popularity"].to_numpy()
     cat = products["category"].to_numpy()
     comp = _companions(rng, products)
-    by_cat = {c: (idx, pop[idx] / pop[idx].sum()) for c, idx in products.groupby("category").indices.items()}
+    # each category's products and their cumulative popularity weights (a draw is a search in them)
+    by_cat = {c: (idx, np.cumsum(pop[idx] / pop[idx].sum())) for c, idx in products.groupby("category").indices.items()}
 
     n_orders = len(orders)
     anchor = rng.choice(n_products, size=n_orders, p=pop)
@@ -367,8 +372,8 @@ def _assign_products(
                 anchor[i] = comp[j, int(pick[i] * 997) % comp.shape[1]]
                 free[i] = False
             elif u[i] < P_REBUY_PRODUCT + P_COMPANION + P_SAME_CATEGORY and cat[j] >= 0:
-                idx, w = by_cat[cat[j]]
-                anchor[i] = idx[min(np.searchsorted(np.cumsum(w), pick[i] * 0.999), len(idx) - 1)]
+                idx, cum_w = by_cat[cat[j]]
+                anchor[i] = idx[min(np.searchsorted(cum_w, pick[i] * 0.999), len(idx) - 1)]
                 free[i] = False
         history.setdefault(c, []).append(int(anchor[i]))
 
@@ -397,8 +402,8 @@ def _assign_products(
             if extra_u[i, e] < 0.5:
                 chosen.append(int(comp[a, e % comp.shape[1]]))
             elif cat[a] >= 0:
-                idx, w = by_cat[cat[a]]
-                chosen.append(int(idx[min(np.searchsorted(np.cumsum(w), extra_u[i, 2]), len(idx) - 1)]))
+                idx, cum_w = by_cat[cat[a]]
+                chosen.append(int(idx[min(np.searchsorted(cum_w, extra_u[i, 2]), len(idx) - 1)]))
             else:
                 chosen.append(int(rng.choice(n_products, p=pop)))
         row = np.array(chosen + [a] * (k - len(chosen)), dtype=np.int64)
