@@ -90,21 +90,10 @@ def evaluation_frame(
     """
     if "model" not in recommendations.columns:
         recommendations = recommendations.withColumn("model", F.lit(""))
-    names = models if models is not None else [""]
-    model_names = test_users.sparkSession.createDataFrame([(m,) for m in names], "model string")
-    pred = (
-        recommendations.join(product_codes, "product_id")
-        .groupBy("model", "customer_unique_id")
-        .agg(F.sort_array(F.collect_list(F.struct("rank", "product_code"))).alias("_ranked"))
-        .select("model", "customer_unique_id", F.col("_ranked.product_code").alias("prediction"))
+    pred = _predictions(recommendations, product_codes)
+    users = test_users.join(_labels(test, product_codes), "customer_unique_id").crossJoin(
+        F.broadcast(_model_names(test_users, models))
     )
-    label = (
-        test.join(product_codes, "product_id", "left")
-        .withColumn("product_code", F.coalesce("product_code", F.lit(-1.0)))  # unseen products still count as relevant
-        .groupBy("customer_unique_id")
-        .agg(F.collect_set("product_code").alias("label"))
-    )
-    users = test_users.join(label, "customer_unique_id").crossJoin(F.broadcast(model_names))
     if cold_user is None:
         predicted = users.join(pred, ["model", "customer_unique_id"], "left")
     else:
@@ -116,7 +105,76 @@ def evaluation_frame(
             .join(pred, ["model", "customer_unique_id"], "left")
             .unionByName(users.where(is_cold).join(F.broadcast(cold_lists), "model", "left"))
         )
-    return predicted.select(
+    return _frame_columns(predicted)
+
+
+def compact_evaluation_frame(
+    recommendations: DataFrame,
+    test: DataFrame,
+    test_users: DataFrame,
+    product_codes: DataFrame,
+    models: list[str],
+    cold_user: str | None,
+) -> tuple[DataFrame, dict[str, list[float]]]:
+    """`evaluation_frame` with one row per cold test user instead of one per (model, cold test user), and the lists
+    every cold test user gets, by model (`cold_user`'s; [] from a model that gave it none): `evaluate_groups` with
+    these `cold_lists` scores each cold user's row once per list, with the same results as on the whole frame.
+
+    A cold user's row has a null model and an empty prediction. At 10x 98.5% of a cut-off's 127k test users are cold:
+    the whole frame held 125k copies of each model's list. Without `cold_user` (no cold test users): the whole frame,
+    and no lists.
+    """
+    if cold_user is None:
+        return evaluation_frame(recommendations, test, test_users, product_codes, models), {}
+    pred = _predictions(recommendations, product_codes)
+    cold_lists: dict[str, list[float]] = {model: [] for model in models}
+    for row in pred.where(F.col("customer_unique_id") == cold_user).select("model", "prediction").collect():
+        if row.model in cold_lists:
+            cold_lists[row.model] = [float(code) for code in row.prediction]
+    users = test_users.join(_labels(test, product_codes), "customer_unique_id")
+    is_cold = F.col("user_group") == "cold"
+    warm = (
+        users.where(~is_cold)
+        .crossJoin(F.broadcast(_model_names(test_users, models)))
+        .join(pred, ["model", "customer_unique_id"], "left")
+    )
+    cold = users.where(is_cold).select(
+        F.lit(None).cast("string").alias("model"),
+        "customer_unique_id",
+        "user_group",
+        F.lit(None).cast("array<double>").alias("prediction"),
+        "label",
+    )
+    return _frame_columns(warm.unionByName(cold)), cold_lists
+
+
+def _predictions(recommendations: DataFrame, product_codes: DataFrame) -> DataFrame:
+    """model, customer_unique_id, prediction: each ranked list as product codes in rank order."""
+    return (
+        recommendations.join(product_codes, "product_id")
+        .groupBy("model", "customer_unique_id")
+        .agg(F.sort_array(F.collect_list(F.struct("rank", "product_code"))).alias("_ranked"))
+        .select("model", "customer_unique_id", F.col("_ranked.product_code").alias("prediction"))
+    )
+
+
+def _labels(test: DataFrame, product_codes: DataFrame) -> DataFrame:
+    """customer_unique_id, label: the product codes each test user bought in the window."""
+    return (
+        test.join(product_codes, "product_id", "left")
+        .withColumn("product_code", F.coalesce("product_code", F.lit(-1.0)))  # unseen products still count as relevant
+        .groupBy("customer_unique_id")
+        .agg(F.collect_set("product_code").alias("label"))
+    )
+
+
+def _model_names(test_users: DataFrame, models: list[str] | None) -> DataFrame:
+    names = models if models is not None else [""]
+    return test_users.sparkSession.createDataFrame([(m,) for m in names], "model string")
+
+
+def _frame_columns(frame: DataFrame) -> DataFrame:
+    return frame.select(
         "model",
         "customer_unique_id",
         "user_group",
@@ -131,13 +189,15 @@ def evaluate_groups(
     catalogue_size: int,
     models: list[str] | None = None,
     with_coverage: bool = True,
+    cold_lists: dict[str, list[float]] | None = None,
 ) -> dict[str, dict[str, GroupResult]]:
-    """model -> user group -> per-user metrics of an evaluation_frame (no test users: empty results).
+    """model -> user group -> per-user metrics of an evaluation_frame (no test users: empty results), or of a
+    `compact_evaluation_frame` with its `cold_lists`.
 
     The metrics are computed next to the data, in Python workers (`per_user_metrics`), and only the numbers come to
-    the driver, as Arrow. Coverage is a Spark aggregation (with_coverage false: 0, and no cache), for which the frame
-    is cached. At 10x (127k test users x 8 models a cut-off) the driver used to receive every ranked list and score
-    it alone, about 50 s a cut-off while the executors idled.
+    the driver, as Arrow. Coverage counts the products of the distinct lists (with_coverage false: 0, and no cache),
+    for which the frame is cached. At 10x (127k test users x 8 models a cut-off) the driver used to receive every
+    ranked list and score it alone, about 50 s a cut-off while the executors idled.
     Users are put in id order here, not by a Spark sort, so the bootstrap sees the same order on every run.
     """
     columns = [(k, m) for k in ks for m in METRICS]
@@ -145,8 +205,8 @@ def evaluate_groups(
     if with_coverage:
         frame = frame.cache()
     try:
-        scored = per_user_metrics(frame, ks).toArrow()
-        covered = _coverage(frame, ks) if with_coverage else {}
+        scored = per_user_metrics(frame, ks, cold_lists).toArrow()
+        covered = _coverage(frame, ks, cold_lists) if with_coverage else {}
     finally:
         frame.unpersist()
     value_columns = [_column_name(k, m) for k, m in columns]
@@ -170,9 +230,10 @@ def _column_name(k: int, metric: str) -> str:
     return f"{metric}_at_{k}"
 
 
-def per_user_metrics(frame: DataFrame, ks: list[int]) -> DataFrame:
+def per_user_metrics(frame: DataFrame, ks: list[int], cold_lists: dict[str, list[float]] | None = None) -> DataFrame:
     """model, customer_unique_id, is_warm and <metric>_at_<k> for every k and metric: one row per evaluation_frame
-    row, computed by `metric_matrix` in Python workers, a batch at a time."""
+    row, computed by `metric_matrix` in Python workers, a batch at a time. With `cold_lists`
+    (`compact_evaluation_frame`), a row without a model gives a row per model, scored on that model's list."""
     value_columns = [_column_name(k, m) for k in ks for m in METRICS]
     schema = "model string, customer_unique_id string, is_warm boolean, " + ", ".join(
         f"{c} double" for c in value_columns
@@ -180,6 +241,8 @@ def per_user_metrics(frame: DataFrame, ks: list[int]) -> DataFrame:
 
     def score(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in batches:
+            if cold_lists:
+                batch = _with_cold_lists(batch, cold_lists)
             values = metric_matrix(list(batch["prediction"]), list(batch["label"]), ks)
             out = pd.DataFrame(values, columns=value_columns)
             out.insert(0, "is_warm", (batch["user_group"] == "warm").to_numpy())
@@ -190,16 +253,41 @@ def per_user_metrics(frame: DataFrame, ks: list[int]) -> DataFrame:
     return frame.select("model", "customer_unique_id", "user_group", "prediction", "label").mapInPandas(score, schema)
 
 
-def _coverage(frame: DataFrame, ks: list[int]) -> dict[tuple[str, str, int], int]:
-    """(model, user group or "all", k) -> distinct products in the top k of the group's lists.
+def _with_cold_lists(batch: pd.DataFrame, cold_lists: dict[str, list[float]]) -> pd.DataFrame:
+    """The batch's rows with a model, then its rows without one (cold users) once per model of cold_lists, with that
+    model's list as their prediction."""
+    is_cold = batch["model"].isna()
+    cold = batch[is_cold]
+    copies = [
+        cold.assign(model=model, prediction=pd.Series([np.asarray(codes)] * len(cold), index=cold.index, dtype=object))
+        for model, codes in cold_lists.items()
+    ]
+    return pd.concat([batch[~is_cold], *copies], ignore_index=True)
 
-    Each distinct list counts once: many users share one (every cold user gets the same list from a model)."""
-    lists = frame.select("model", "user_group", F.slice("prediction", 1, max(ks)).alias("top")).distinct()
-    top = lists.select("model", "user_group", F.posexplode("top").alias("position", "product_code"))
-    counts = [F.countDistinct(F.when(F.col("position") < k, F.col("product_code"))).alias(f"k{k}") for k in ks]
-    by_group = top.groupBy("model", "user_group").agg(*counts)
-    overall = top.groupBy("model").agg(*counts).withColumn("user_group", F.lit("all"))
-    return {(r["model"], r["user_group"], k): r[f"k{k}"] for r in by_group.unionByName(overall).collect() for k in ks}
+
+def _coverage(
+    frame: DataFrame, ks: list[int], cold_lists: dict[str, list[float]] | None = None
+) -> dict[tuple[str, str, int], int]:
+    """(model, user group or "all", k) -> distinct products in the top k of the group's lists (`cold_lists`: the
+    lists of the cold rows without a model, see `compact_evaluation_frame`).
+
+    Each distinct list counts once: many users share one (every cold user gets the same list from a model). The
+    distinct lists come to the driver: one per warm test user and model at most, a few thousand at 10x."""
+    lists = (
+        frame.where(F.col("model").isNotNull())
+        .select("model", "user_group", F.slice("prediction", 1, max(ks)).alias("top"))
+        .distinct()
+        .collect()
+    )
+    tops = [(r["model"], r["user_group"], r["top"]) for r in lists]
+    if cold_lists and frame.where(F.col("model").isNull()).limit(1).count():
+        tops += [(model, "cold", codes[: max(ks)]) for model, codes in cold_lists.items()]
+    products: dict[tuple[str, str, int], set] = {}
+    for model, group, top in tops:
+        for k in ks:
+            for key in ((model, group, k), (model, "all", k)):
+                products.setdefault(key, set()).update(top[:k])
+    return {key: len(codes) for key, codes in products.items()}
 
 
 def metric_matrix(predicted: list[np.ndarray], labels: list[np.ndarray], ks: list[int]) -> np.ndarray:

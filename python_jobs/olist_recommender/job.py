@@ -22,6 +22,7 @@ from olist_recommender.evaluation import (
     METRICS,
     bootstrap_means,
     bootstrap_weights,
+    compact_evaluation_frame,
     evaluate_groups,
     evaluation_frame,
     spark_means,
@@ -291,10 +292,11 @@ def evaluate_at_cutoffs(
         ranked_users = ranked_users.cache()
         shared: dict[str, DataFrame] = {}
         models = config.models
-        # read twice by evaluation_frame (the warm users' lists and the cold user's): cached
+        # read twice (the cold user's lists, then the warm users'): cached
         recs = recommend_models(models, data, ranked_users, kmax, config, als, shared).cache()
-        frame = evaluation_frame(recs, split.test, test_users, product_codes, models, cold_user)
-        evaluated = evaluate_groups(frame, config.ks, catalogue, models)
+        # a row per cold test user, scored on each model's cold list, not a row per (model, cold test user)
+        frame, cold_lists = compact_evaluation_frame(recs, split.test, test_users, product_codes, models, cold_user)
+        evaluated = evaluate_groups(frame, config.ks, catalogue, models, cold_lists=cold_lists)
         if config.check_with_ranking_evaluator:
             _check_with_ranking_evaluator(
                 spark, recs, split.test, test_users, product_codes, evaluated, config.ks, cold_user

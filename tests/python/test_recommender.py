@@ -13,6 +13,7 @@ from olist_recommender.config import ConfigError, InjectedFailure, JobConfig, lo
 from olist_recommender.data import InputError, read_inputs
 from olist_recommender.evaluation import (
     METRICS,
+    compact_evaluation_frame,
     evaluate_groups,
     evaluation_frame,
     metric_matrix,
@@ -552,6 +553,21 @@ def test_every_model_gives_every_cold_test_user_one_list_and_the_evaluation_rank
     expected = evaluation_frame(each, split.test, test_users, product_codes, models)
     assert frame.count() == expected.count() == (n_warm + n_cold) * len(models)
     assert frame.exceptAll(expected).count() == 0 and expected.exceptAll(frame).count() == 0
+
+    # the job's frame: a row per cold user, scored on each model's cold list, with the same metrics and coverage
+    compact, cold_lists = compact_evaluation_frame(
+        shared_lists, split.test, test_users, product_codes, models, cold_user
+    )
+    assert compact.count() == n_warm * len(models) + n_cold and set(cold_lists) == set(models)
+    assert all(cold_lists[m] for m in models if m not in ("als_implicit", "als_explicit"))
+    got = evaluate_groups(compact, config.ks, 1000, models, cold_lists=cold_lists)
+    want = evaluate_groups(expected, config.ks, 1000, models)
+    for model in models:
+        for group in ("warm", "cold", "all"):
+            mine, reference = got[model][group], want[model][group]
+            assert mine.n_users == reference.n_users and mine.coverage == reference.coverage, (model, group)
+            assert np.array_equal(mine.values, reference.values), (model, group)
+    assert sum(want[m]["cold"].values.sum() for m in models) > 0  # some cold user hit: the lists were scored
 
 
 def test_cutoff_features_given_every_purchase_are_the_dbt_marts(spark, default_warehouse) -> None:
