@@ -269,7 +269,7 @@ def _coverage(
     frame: DataFrame, ks: list[int], cold_lists: dict[str, list[float]] | None = None
 ) -> dict[tuple[str, str, int], int]:
     """(model, user group or "all", k) -> distinct products in the top k of the group's lists (`cold_lists`: the
-    lists of the cold rows without a model, see `compact_evaluation_frame`).
+    lists of the cold rows without a model; `compact_evaluation_frame` gives them only when there are such rows).
 
     Each distinct list counts once: many users share one (every cold user gets the same list from a model). The
     distinct lists come to the driver: one per warm test user and model at most, a few thousand at 10x."""
@@ -280,7 +280,7 @@ def _coverage(
         .collect()
     )
     tops = [(r["model"], r["user_group"], r["top"]) for r in lists]
-    if cold_lists and frame.where(F.col("model").isNull()).limit(1).count():
+    if cold_lists:
         tops += [(model, "cold", codes[: max(ks)]) for model, codes in cold_lists.items()]
     products: dict[tuple[str, str, int], set] = {}
     for model, group, top in tops:
