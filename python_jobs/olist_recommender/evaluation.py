@@ -352,30 +352,41 @@ BOOTSTRAP_CHUNK = 50
 def bootstrap_weights(n: int, samples: int, seed: int) -> np.ndarray:
     """samples x n resampling weights: how often each of n users is drawn (with replacement) in each sample.
 
-    Every model of a cut-off is evaluated on the same users, so one draw serves all of them (a paired bootstrap);
-    drawing it once per user group, not once per model, is most of the bootstrap's cost at 10x. Drawn in chunks of
-    samples from one generator: the same draws as a single call."""
+    Every model of a cut-off is evaluated on the same users, so one draw serves all of them (a paired bootstrap,
+    `paired_bootstrap_means`). Each sample draws n users uniformly, as `floor(u * n)` of n uniform doubles u, and
+    counts them: the multinomial(n, 1/n, ..., 1/n) weights of the textbook bootstrap, at O(n) a sample (numpy's
+    `multinomial` draws a binomial per user and sample: 3.6 s for 127k users and 500 samples, against 0.8 s).
+    Drawn a sample at a time from one generator: the same draws as one call for every sample."""
     rng = np.random.default_rng(seed)
     weights = np.zeros((samples, n), dtype=np.uint16)
     if n == 0:
         return weights
-    p = np.full(n, 1.0 / n)
-    for start in range(0, samples, BOOTSTRAP_CHUNK):
-        chunk = rng.multinomial(n, p, size=min(BOOTSTRAP_CHUNK, samples - start))
-        if chunk.max() > np.iinfo(np.uint16).max:  # a user drawn 65,536 times: impossible in practice
-            raise OverflowError(f"bootstrap weight {chunk.max()} does not fit uint16")
-        weights[start : start + len(chunk)] = chunk
+    for sample in range(samples):
+        drawn = np.minimum((rng.random(n) * n).astype(np.int64), n - 1)  # a user per draw, 0..n-1
+        counts = np.bincount(drawn, minlength=n)
+        if counts.max() > np.iinfo(np.uint16).max:  # a user drawn 65,536 times: impossible in practice
+            raise OverflowError(f"bootstrap weight {counts.max()} does not fit uint16")
+        weights[sample] = counts
     return weights
 
 
 def bootstrap_means(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """samples x columns matrix of resampled means of the rows of `values` (users), for `bootstrap_weights`."""
-    n = values.shape[0]
-    if weights.shape[1] != n:
-        raise ValueError(f"bootstrap weights for {weights.shape[1]} users, values for {n}")
-    means = np.zeros((weights.shape[0], values.shape[1]))
+    return paired_bootstrap_means([values], weights)[0]
+
+
+def paired_bootstrap_means(values: list[np.ndarray], weights: np.ndarray) -> list[np.ndarray]:
+    """`bootstrap_means` of several matrices of the same users (a cut-off's models) under the same draws: each chunk
+    of weights is converted to floats once for all of them (8 models of 127k users: 1.1 s one by one, 0.5 s so)."""
+    n = weights.shape[1]
+    for matrix in values:
+        if matrix.shape[0] != n:
+            raise ValueError(f"bootstrap weights for {n} users, values for {matrix.shape[0]}")
+    means = [np.zeros((weights.shape[0], matrix.shape[1])) for matrix in values]
     if n == 0:
         return means
     for start in range(0, len(weights), BOOTSTRAP_CHUNK):
-        means[start : start + BOOTSTRAP_CHUNK] = weights[start : start + BOOTSTRAP_CHUNK].astype(float) @ values / n
+        chunk = weights[start : start + BOOTSTRAP_CHUNK].astype(float)
+        for matrix, out in zip(values, means, strict=True):
+            out[start : start + BOOTSTRAP_CHUNK] = chunk @ matrix / n
     return means

@@ -20,11 +20,11 @@ from olist_recommender.config import MODELS, InjectedFailure, JobConfig
 from olist_recommender.data import Inputs, read_inputs
 from olist_recommender.evaluation import (
     METRICS,
-    bootstrap_means,
     bootstrap_weights,
     compact_evaluation_frame,
     evaluate_groups,
     evaluation_frame,
+    paired_bootstrap_means,
     spark_means,
 )
 from olist_recommender.publish import Publication, publish
@@ -307,8 +307,13 @@ def evaluate_at_cutoffs(
             len(models), cutoff, time.perf_counter() - t0, f"{n_ranked:,}",
         )  # fmt: skip
         # one resampling of each user group per cut-off, shared by every model: evaluation_frame gives every model a
-        # row per test user (bootstrap_means refuses weights drawn for another number of users)
-        weights: dict[str, np.ndarray] = {}
+        # row per test user (paired_bootstrap_means refuses weights drawn for another number of users)
+        resampled: dict[tuple[str, str], np.ndarray] = {}
+        for group, group_seed in GROUP_SEED.items():
+            seed = config.seed + 1000 * ci + group_seed
+            weights = bootstrap_weights(evaluated[models[0]][group].n_users, config.bootstrap_samples, seed)
+            draws = paired_bootstrap_means([evaluated[model][group].values for model in models], weights)
+            resampled.update({(model, group): b for model, b in zip(models, draws, strict=True)})
         for model in models:
             groups = evaluated[model]
             param_text = (
@@ -317,10 +322,7 @@ def evaluate_at_cutoffs(
                 else "{}"
             )
             for group, result in groups.items():
-                if group not in weights:
-                    seed = config.seed + 1000 * ci + GROUP_SEED[group]
-                    weights[group] = bootstrap_weights(result.n_users, config.bootstrap_samples, seed)
-                b = bootstrap_means(result.values, weights[group])
+                b = resampled[(model, group)]
                 boots.setdefault((model, group), []).append(b)
                 means = result.values.mean(axis=0) if result.n_users else np.zeros(len(result.columns))
                 per_cut.setdefault((model, group), []).append(means)

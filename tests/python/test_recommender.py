@@ -334,7 +334,7 @@ def test_a_ranked_list_keeps_its_order_when_fallbacks_fill_it(spark) -> None:
 def test_bootstrap_means_are_means_of_resampled_users_and_one_draw_serves_every_model() -> None:
     import numpy as np
 
-    from olist_recommender.evaluation import bootstrap_means, bootstrap_weights
+    from olist_recommender.evaluation import bootstrap_means, bootstrap_weights, paired_bootstrap_means
 
     values = np.random.default_rng(7).random((53, 4))
     weights = bootstrap_weights(53, 30, seed=5)
@@ -348,8 +348,19 @@ def test_bootstrap_means_are_means_of_resampled_users_and_one_draw_serves_every_
     assert (bootstrap_weights(53, 30, seed=5) == weights).all()
     assert not (bootstrap_weights(53, 30, seed=6) == weights).all()
     # drawn in chunks of samples (memory at 10x): the same draws as one call with the same seed
-    one_call = np.random.default_rng(5).multinomial(53, np.full(53, 1 / 53), size=130)
+    drawn = (np.random.default_rng(5).random((130, 53)) * 53).astype(int)
+    one_call = np.array([np.bincount(row, minlength=53) for row in drawn])
     assert (bootstrap_weights(53, 130, seed=5) == one_call).all()
+    # a multinomial(n, 1/n each): every user drawn once a sample on average, with variance 1 - 1/n
+    many = bootstrap_weights(53, 20_000, seed=9).astype(float)
+    assert np.abs(many.mean(axis=0) - 1).max() < 0.05 and np.abs(many.var(axis=0) - 52 / 53).max() < 0.08
+    assert np.abs(np.corrcoef(many[:, :2].T)[0, 1] + 1 / 52) < 0.03  # two users' counts: correlation -1/(n-1)
+    # several models' values under the same draws: each the same as resampled alone
+    others = [values, values[:, ::-1] * 2, np.ones((53, 1))]
+    for paired, matrix in zip(paired_bootstrap_means(others, weights), others, strict=True):
+        assert np.array_equal(paired, bootstrap_means(matrix, weights))
+    with pytest.raises(ValueError, match="weights for 53 users, values for 52"):
+        paired_bootstrap_means([values, values[:52]], weights)
     assert bootstrap_means(np.zeros((0, 4)), bootstrap_weights(0, 30, seed=5)).shape == (30, 4)
     with pytest.raises(ValueError, match="weights for 53 users, values for 52"):
         bootstrap_means(values[:52], weights)
