@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -126,3 +129,42 @@ def test_numbers_are_written_as_printf_writes_them(decimals: int) -> None:
 def test_sequence_numbers_count_each_parents_rows_from_one() -> None:
     assert _sequence_numbers(np.array([2, 0, 3, 1])).tolist() == [1, 2, 1, 2, 3, 1]
     assert _sequence_numbers(np.array([], dtype=int)).tolist() == []
+
+
+def test_two_processes_write_the_tables_and_a_failure_in_the_child_names_its_files(tmp_path: Path) -> None:
+    # in a fresh interpreter: `_write_tables` forks only where no other thread runs (a test session may hold Spark's)
+    script = """
+import os, sys
+from pathlib import Path
+import numpy as np
+from olist_synth.generate import _Table, _write_tables
+
+out = Path(sys.argv[1])
+pid = lambda: np.array([str(os.getpid())], dtype=object)
+tables = [_Table(f"t{i}.csv", 1 + i, lambda i=i: [np.array([str(i)] * (1 + i), dtype=object), np.repeat(pid(), 1 + i)])
+          for i in range(4)]
+headers = {t.name: ["value", "writer"] for t in tables}
+_write_tables(out, tables, headers)
+print(os.getpid())
+failing = [tables[3], _Table("broken.csv", 1, lambda: 1 / 0)]  # the smaller table goes to the child
+_write_tables(out / "failing", failing, {**headers, "broken.csv": ["a"]})
+"""
+    (tmp_path / "failing").mkdir()
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "python_jobs")},
+    )
+    parent = done.stdout.split()[0]
+    writers = {}
+    for i in range(4):
+        rows = list(csv.reader(open(tmp_path / f"t{i}.csv", newline="")))
+        assert rows[0] == ["value", "writer"] and [r[0] for r in rows[1:]] == [str(i)] * (1 + i)
+        writers[i] = {r[1] for r in rows[1:]}
+    # the largest first, each to the process with fewer cells so far: t3 (8 cells) here, t2 and t1 in the child
+    # (6, 10 cells), t0 here (10)
+    child = writers[2]
+    assert writers[3] == writers[0] == {parent} and writers[1] == child and len(child) == 1 and child != {parent}
+    assert done.returncode != 0
+    assert "broken.csv" in done.stderr and "failed in the generator's child process" in done.stderr
