@@ -11,6 +11,7 @@ histories: each run's table holds the previous rows plus its own.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, SparkSession
@@ -81,26 +82,37 @@ def publish(
     evaluation: list[dict],
     run_row: dict,
     fail_before_swap: bool = False,
+    on_table_written: Callable[[str, int], None] | None = None,
 ) -> Publication:
+    """Write the run's four tables (`by_customer` first, `run_row` last), then point the views at them.
+
+    `on_table_written(name, rows)` is called after each table is written: the job ends its recommend stage at the
+    customers' table (their top-k are computed as it is written) and sets the run row's `finished_at` there.
+    Whatever fails or is raised before the swap, the callback included, drops the run's tables and leaves the views
+    as they were."""
     runs, marts = config.runs_schema, config.marts_schema
     spark.sql(f"create database if not exists {runs}")
     spark.sql(f"create database if not exists {marts}")
     tables = {name: f"{runs}.{name}__{run_id}" for name in COLUMNS}
-    frames = {
-        "recommendations_by_customer": by_customer.withColumn("run_id", F.lit(run_id)),
-        "recommendations_by_segment": by_segment.withColumn("run_id", F.lit(run_id)),
-        "recommendation_evaluation": _history(
+    # each frame is built as its turn comes: `run_row` is read after the other three tables are written
+    frames: dict[str, Callable[[], DataFrame]] = {
+        "recommendations_by_customer": lambda: by_customer.withColumn("run_id", F.lit(run_id)),
+        "recommendations_by_segment": lambda: by_segment.withColumn("run_id", F.lit(run_id)),
+        "recommendation_evaluation": lambda: _history(
             spark, f"{marts}.recommendation_evaluation", EVALUATION_SCHEMA,
             spark.createDataFrame([{**r, "run_id": run_id} for r in evaluation], EVALUATION_SCHEMA),
         ),
-        "recommendation_runs": _history(
+        "recommendation_runs": lambda: _history(
             spark, f"{marts}.recommendation_runs", RUNS_SCHEMA, spark.createDataFrame([run_row], RUNS_SCHEMA)
         ),
     }  # fmt: skip
     try:
         for name, frame in frames.items():
-            frame.select(*COLUMNS[name]).write.format("parquet").mode("errorifexists").saveAsTable(tables[name])
-            log.info("wrote %s (%s rows)", tables[name], f"{spark.table(tables[name]).count():,}")
+            frame().select(*COLUMNS[name]).write.format("parquet").mode("errorifexists").saveAsTable(tables[name])
+            rows = spark.table(tables[name]).count()
+            log.info("wrote %s (%s rows)", tables[name], f"{rows:,}")
+            if on_table_written is not None:
+                on_table_written(name, rows)
         if fail_before_swap:
             raise InjectedFailure(
                 "failure injected after writing the run tables, before the swap (fail_after_stage=write)"

@@ -280,7 +280,7 @@ def test_same_data_and_seed_give_identical_metrics(spark, default_warehouse, fir
     assert second.chosen_model == first_run.chosen_model
 
 
-@pytest.mark.parametrize("stage", ["train", "write"])
+@pytest.mark.parametrize("stage", ["train", "recommend", "write"])
 def test_a_failed_run_leaves_the_published_tables_unchanged(spark, default_warehouse, first_run, stage) -> None:
     from olist_recommender.job import run
 
