@@ -76,11 +76,18 @@ def interactions_from_purchases(purchases: DataFrame, config: JobConfig) -> Data
     explicit_rating = customer's mean review of those orders, else the product's mean, else the global mean (3.0 in a
     period without a review).
     """
-    per_order = purchases.groupBy("customer_unique_id", "product_id", "order_id").agg(
-        F.sum("price").alias("order_value"),
-        F.max("review_score").alias("review_score"),
-        F.min("product_category_name_english").alias("product_category_name_english"),
-        F.min("purchased_at").alias("purchased_at"),
+    # one shuffle serves both aggregations: with the rows partitioned by (customer, product), every order of a pair
+    # is in one partition, and Spark aggregates orders into pairs there; grouped by order first, it shuffled the
+    # order-grain rows again (10x, a cut-off's 800k purchases: 5.9-6.2 s -> 4.2-4.5 s; 1x 1.2-1.6 -> 0.9-1.1 s)
+    per_order = (
+        purchases.repartition("customer_unique_id", "product_id")
+        .groupBy("customer_unique_id", "product_id", "order_id")
+        .agg(
+            F.sum("price").alias("order_value"),
+            F.max("review_score").alias("review_score"),
+            F.min("product_category_name_english").alias("product_category_name_english"),
+            F.min("purchased_at").alias("purchased_at"),
+        )
     )
     per_pair = per_order.groupBy("customer_unique_id", "product_id").agg(
         F.count("*").alias("purchase_count"),
@@ -128,9 +135,14 @@ def rfm_segments_at(train: DataFrame, rfm_segments: DataFrame) -> DataFrame:
     percentile."""
     as_of = train.select(F.max("purchased_at")).first()[0]
     # as dbt's int_customers_aggregated: order values first, then per customer
-    per_order = train.groupBy("customer_unique_id", "order_id").agg(
-        F.sum("paid_value").alias("order_value"),
-        F.min("purchased_at").alias("purchased_at"),
+    # one shuffle by customer serves both aggregations, as in interactions_from_purchases (10x 5.6-6.1 -> 4.7-5.2 s)
+    per_order = (
+        train.repartition("customer_unique_id")
+        .groupBy("customer_unique_id", "order_id")
+        .agg(
+            F.sum("paid_value").alias("order_value"),
+            F.min("purchased_at").alias("purchased_at"),
+        )
     )
     per_customer = per_order.groupBy("customer_unique_id").agg(
         F.datediff(F.lit(as_of), F.max("purchased_at")).alias("recency_days"),
