@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 from pyspark.ml.evaluation import RankingEvaluator
 from pyspark.sql import DataFrame
@@ -202,17 +203,26 @@ def evaluate_groups(
     """
     columns = [(k, m) for k in ks for m in METRICS]
     names = models if models is not None else [""]
+    value_columns = [_column_name(k, m) for k, m in columns]
     if with_coverage:
         frame = frame.cache()
     try:
-        scored = per_user_metrics(frame, ks, cold_lists).toArrow()
+        if cold_lists:
+            scored = per_user_metrics(frame.where(F.col("model").isNotNull()), ks).toArrow()
+            cold = frame.where(F.col("model").isNull()).select("customer_unique_id", "label").toArrow()
+        else:
+            scored, cold = per_user_metrics(frame, ks).toArrow(), None
         covered = _coverage(frame, ks, cold_lists) if with_coverage else {}
     finally:
         frame.unpersist()
-    value_columns = [_column_name(k, m) for k, m in columns]
+    cold_tables = _cold_user_tables(cold, cold_lists or {}, ks, value_columns) if cold is not None else {}
     results: dict[str, dict[str, GroupResult]] = {}
-    for model in dict.fromkeys([*names, *scored.column("model").unique().to_pylist()]):
-        rows = scored.filter(pc.equal(scored.column("model"), model))
+    for model in dict.fromkeys([*names, *scored.column("model").unique().to_pylist(), *cold_tables]):
+        rows = scored.filter(pc.equal(scored.column("model"), model)).select(
+            ["customer_unique_id", "is_warm", *value_columns]
+        )
+        if model in cold_tables:
+            rows = pa.concat_tables([rows, cold_tables[model]])
         rows = rows.take(pc.sort_indices(rows, sort_keys=[("customer_unique_id", "ascending")]))
         values = np.column_stack([rows.column(c).to_numpy() for c in value_columns])
         is_warm = rows.column("is_warm").to_numpy(zero_copy_only=False).astype(bool)
@@ -226,14 +236,31 @@ def evaluate_groups(
     return results
 
 
+def _cold_user_tables(
+    cold: pa.Table, cold_lists: dict[str, list[float]], ks: list[int], value_columns: list[str]
+) -> dict[str, pa.Table]:
+    """model -> customer_unique_id, is_warm (false) and the metric columns of every cold user of `cold` (their ids
+    and labels), scored on the driver against that model's list (`list_metric_matrix`)."""
+    labels = cold.column("label").combine_chunks()
+    codes = labels.flatten().to_numpy(zero_copy_only=False)
+    sizes = np.diff(labels.offsets.to_numpy())
+    ids = cold.column("customer_unique_id")
+    tables = {}
+    for model, codes_listed in cold_lists.items():
+        values = list_metric_matrix(np.asarray(codes_listed, dtype=float), codes, sizes, ks)
+        data = {"customer_unique_id": ids, "is_warm": pa.array(np.zeros(len(sizes), dtype=bool))}
+        data.update({c: pa.array(values[:, j]) for j, c in enumerate(value_columns)})
+        tables[model] = pa.table(data)
+    return tables
+
+
 def _column_name(k: int, metric: str) -> str:
     return f"{metric}_at_{k}"
 
 
-def per_user_metrics(frame: DataFrame, ks: list[int], cold_lists: dict[str, list[float]] | None = None) -> DataFrame:
+def per_user_metrics(frame: DataFrame, ks: list[int]) -> DataFrame:
     """model, customer_unique_id, is_warm and <metric>_at_<k> for every k and metric: one row per evaluation_frame
-    row, computed by `metric_matrix` in Python workers, a batch at a time. With `cold_lists`
-    (`compact_evaluation_frame`), a row without a model gives a row per model, scored on that model's list."""
+    row, computed by `metric_matrix` in Python workers, a batch at a time."""
     value_columns = [_column_name(k, m) for k in ks for m in METRICS]
     schema = "model string, customer_unique_id string, is_warm boolean, " + ", ".join(
         f"{c} double" for c in value_columns
@@ -241,8 +268,6 @@ def per_user_metrics(frame: DataFrame, ks: list[int], cold_lists: dict[str, list
 
     def score(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in batches:
-            if cold_lists:
-                batch = _with_cold_lists(batch, cold_lists)
             values = metric_matrix(list(batch["prediction"]), list(batch["label"]), ks)
             out = pd.DataFrame(values, columns=value_columns)
             out.insert(0, "is_warm", (batch["user_group"] == "warm").to_numpy())
@@ -251,18 +276,6 @@ def per_user_metrics(frame: DataFrame, ks: list[int], cold_lists: dict[str, list
             yield out
 
     return frame.select("model", "customer_unique_id", "user_group", "prediction", "label").mapInPandas(score, schema)
-
-
-def _with_cold_lists(batch: pd.DataFrame, cold_lists: dict[str, list[float]]) -> pd.DataFrame:
-    """The batch's rows with a model, then its rows without one (cold users) once per model of cold_lists, with that
-    model's list as their prediction."""
-    is_cold = batch["model"].isna()
-    cold = batch[is_cold]
-    copies = [
-        cold.assign(model=model, prediction=pd.Series([np.asarray(codes)] * len(cold), index=cold.index, dtype=object))
-        for model, codes in cold_lists.items()
-    ]
-    return pd.concat([batch[~is_cold], *copies], ignore_index=True)
 
 
 def _coverage(
@@ -311,6 +324,33 @@ def metric_matrix(predicted: list[np.ndarray], labels: list[np.ndarray], ks: lis
     positions = np.arange(listed) - np.repeat(np.cumsum(lengths) - lengths, lengths)
     hits = np.zeros((n, kmax))
     hits[rows[:listed], positions] = hit
+    return _metrics_of_hits(hits, label_sizes, ks)
+
+
+def list_metric_matrix(
+    listed: np.ndarray, label_codes: np.ndarray, label_sizes: np.ndarray, ks: list[int]
+) -> np.ndarray:
+    """`metric_matrix` of many users given one and the same ranked list (every cold test user gets a model's list):
+    user i's labels are the label_sizes[i] codes of label_codes after those of the users before it.
+
+    A list position is a hit for the users that have its product among their labels: one comparison of the labels
+    per position, not a row per user."""
+    n, kmax = len(label_sizes), max(ks)
+    top = listed[:kmax]
+    owner = np.repeat(np.arange(n), label_sizes)
+    hits = np.zeros((n, kmax))
+    for position, code in enumerate(top):
+        hits[owner[label_codes == code], position] = 1.0
+    return _metrics_of_hits(hits, np.asarray(label_sizes), ks)
+
+
+def _metrics_of_hits(hits: np.ndarray, label_sizes: np.ndarray, ks: list[int]) -> np.ndarray:
+    """The metric columns (k, metric) of users whose hits (users x positions, 1.0 at a hit) and label counts are
+    given; each metric a running sum along the list, added in the order `user_metrics` adds."""
+    n, kmax = hits.shape
+    out = np.zeros((n, len(ks) * len(METRICS)))
+    if n == 0:
+        return out
     discount = np.array([1.0 / math.log(i + 2) for i in range(kmax)])
     found = np.cumsum(hits, axis=1)  # hits so far, at each position
     dcg = np.cumsum(hits * discount, axis=1)

@@ -16,6 +16,7 @@ from olist_recommender.evaluation import (
     compact_evaluation_frame,
     evaluate_groups,
     evaluation_frame,
+    list_metric_matrix,
     metric_matrix,
     spark_means,
     user_metrics,
@@ -48,6 +49,12 @@ def test_metric_matrix_gives_user_metrics_doubles_for_many_users() -> None:
     assert got.shape == expected.shape and np.array_equal(got, expected)
     assert 0 < (got[:, [j for j in range(got.shape[1]) if j % len(METRICS) == 4]] > 0).mean() < 1  # hits and misses
     assert metric_matrix([], [], ks).shape == (0, len(ks) * len(METRICS))
+    # one list for every user (a model's list for the cold users), labels given flat: the same doubles again
+    sizes = np.array([len(r) for r in labels])
+    for listed in (predicted[0], predicted[-1], np.arange(25.0)[::-1], np.array([])):
+        shared = list_metric_matrix(listed, np.concatenate(labels), sizes, ks)
+        assert np.array_equal(shared, metric_matrix([listed] * len(labels), labels, ks))
+    assert list_metric_matrix(np.arange(5.0), np.array([]), np.array([], dtype=int), ks).shape == (0, 20)
 
 
 def test_metrics_match_a_hand_computed_example_and_spark(spark) -> None:
