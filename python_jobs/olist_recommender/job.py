@@ -64,6 +64,19 @@ def _training_data(
     return rec.TrainingData(purchases=purchases, interactions=interactions, segments=segments, as_of=as_of)
 
 
+def split_at(
+    inputs: Inputs, config: JobConfig, cutoff: dt.date, with_segments: bool = True
+) -> tuple[Split, rec.TrainingData]:
+    """The split at a cut-off and its training data; the split's test pairs and users are found with the training
+    data's cached interactions and customers, not from the purchases again."""
+    train = make_split(inputs.purchases, cutoff, config.test_window_days).train
+    data = _training_data(train, inputs, config, dt.datetime.combine(cutoff, dt.time()), with_segments)
+    split = make_split(
+        inputs.purchases, cutoff, config.test_window_days, bought=data.bought(), buyers=data.history_sizes
+    )
+    return split, data
+
+
 # sources that give every user a list long enough for k once their bought products are out: a list ending in one is full
 EVERYONE_SOURCES = ("global_popularity", "recent_popularity")
 
@@ -211,8 +224,7 @@ def tune_als(inputs: Inputs, config: JobConfig, cutoffs: list[dt.date], product_
     if not als_needed(config.models):
         return {}
     vcut = validation_cutoff(cutoffs, config)
-    split = make_split(inputs.purchases, vcut, config.test_window_days)
-    data = _training_data(split.train, inputs, config, dt.datetime.combine(vcut, dt.time()), with_segments=False)
+    split, data = split_at(inputs, config, vcut, with_segments=False)
     warm = split.test_users.where("user_group = 'warm'").cache()
     k, metric = config.selection_k, config.selection_metric
     variants = {
@@ -282,8 +294,7 @@ def evaluate_at_cutoffs(
     kmax = max(config.ks)
     for ci, cutoff in enumerate(cutoffs):
         t0 = time.perf_counter()
-        split: Split = make_split(inputs.purchases, cutoff, config.test_window_days)
-        data = _training_data(split.train, inputs, config, dt.datetime.combine(cutoff, dt.time()))
+        split, data = split_at(inputs, config, cutoff)
         catalogue = data.interactions.select(ITEM).distinct().count()
         als = _fit_als_models(data, config, params, config.models)
         log.info("  training data and %s ALS fit(s) at %s in %.1fs", len(als), cutoff, time.perf_counter() - t0)

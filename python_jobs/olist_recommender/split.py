@@ -42,19 +42,32 @@ def validation_cutoff(cutoffs: list[dt.date], config: JobConfig) -> dt.date:
     return cutoffs[0] - dt.timedelta(days=config.test_window_days)
 
 
-def make_split(purchases: DataFrame, cutoff: dt.date, window_days: int) -> Split:
+def make_split(
+    purchases: DataFrame,
+    cutoff: dt.date,
+    window_days: int,
+    *,
+    bought: DataFrame | None = None,
+    buyers: DataFrame | None = None,
+) -> Split:
+    """The purchases before the cut-off, and the test pairs and users of the window after it.
+
+    `bought` and `buyers`: the training period's distinct (customer_unique_id, product_id) pairs and customers, where
+    the caller holds them cached (the job's training interactions and their customers); by default they are found
+    in the purchases (10x, a cut-off's test pairs and users: 3.7 s so, 2.2-2.6 s from the cached interactions)."""
     start = F.lit(cutoff.isoformat()).cast("timestamp")
     end = F.lit((cutoff + dt.timedelta(days=window_days)).isoformat()).cast("timestamp")
     train = purchases.where(F.col("purchased_at") < start)
     window = purchases.where((F.col("purchased_at") >= start) & (F.col("purchased_at") < end))
-    seen = train.select("customer_unique_id", "product_id").distinct()
+    seen = bought if bought is not None else train.select("customer_unique_id", "product_id").distinct()
     # already-bought products are never recommended, so they cannot be test targets either
     test = (
         window.select("customer_unique_id", "product_id")
         .distinct()
         .join(seen, ["customer_unique_id", "product_id"], "left_anti")
     )
-    train_users = train.select("customer_unique_id").distinct().withColumn("has_history", F.lit(True))
+    known = buyers if buyers is not None else train.select("customer_unique_id").distinct()
+    train_users = known.select("customer_unique_id").withColumn("has_history", F.lit(True))
     test_users = (
         test.select("customer_unique_id")
         .distinct()

@@ -528,8 +528,6 @@ def test_every_model_gives_every_cold_test_user_one_list_and_the_evaluation_rank
     (`users_to_rank`). That holds only while no model knows anything about a user without purchases before the
     cut-off: ranked one by one, every cold test user gets the same list from each model, and the evaluation frame
     built from the one shared list is the frame built from every user's own."""
-    import datetime as dt
-
     from pyspark.sql import functions as F
 
     from olist_recommender import job
@@ -538,8 +536,11 @@ def test_every_model_gives_every_cold_test_user_one_list_and_the_evaluation_rank
     config = _config(default_warehouse.schema)
     inputs = read_inputs(spark, config)
     cutoff = default_cutoffs(inputs.purchases, config)[0]
-    split = make_split(inputs.purchases, cutoff, config.test_window_days)
-    data = job._training_data(split.train, inputs, config, dt.datetime.combine(cutoff, dt.time()))
+    split, data = job.split_at(inputs, config, cutoff)
+    # its test pairs and users, found with the cached training interactions, are those found in the purchases
+    plain = make_split(inputs.purchases, cutoff, config.test_window_days)
+    for mine, theirs in ((split.test, plain.test), (split.test_users, plain.test_users)):
+        assert mine.exceptAll(theirs).count() == 0 == theirs.exceptAll(mine).count()
     grid = {"rank": 8, "reg_param": 0.1, "alpha": 10.0, "max_iter": 5}
     als = job._fit_als_models(data, config, {"als_implicit": grid, "als_explicit": grid}, config.models)
     test_users = split.test_users.cache()
