@@ -119,7 +119,7 @@ def compact_evaluation_frame(
 ) -> tuple[DataFrame, dict[str, list[float]]]:
     """`evaluation_frame` with one row per cold test user instead of one per (model, cold test user), and the lists
     every cold test user gets, by model (`cold_user`'s; [] from a model that gave it none): `evaluate_groups` with
-    these `cold_lists` scores each cold user's row once per list, with the same results as on the whole frame.
+    these `cold_lists` scores each cold user once per list, on the driver, with the same results as on the whole frame.
 
     A cold user's row has a null model and an empty prediction. At 10x 98.5% of a cut-off's 127k test users are cold:
     the whole frame held 125k copies of each model's list. Without `cold_user` (no cold test users): the whole frame,
@@ -196,9 +196,11 @@ def evaluate_groups(
     `compact_evaluation_frame` with its `cold_lists`.
 
     The metrics are computed next to the data, in Python workers (`per_user_metrics`), and only the numbers come to
-    the driver, as Arrow. Coverage counts the products of the distinct lists (with_coverage false: 0, and no cache),
-    for which the frame is cached. At 10x (127k test users x 8 models a cut-off) the driver used to receive every
-    ranked list and score it alone, about 50 s a cut-off while the executors idled.
+    the driver, as Arrow; with `cold_lists`, the cold users' ids and labels come to the driver, which scores them on
+    each model's one list (`list_metric_matrix`): 1M rows at a 10x cut-off otherwise. Coverage counts the products
+    of the distinct lists (with_coverage false: 0, and no cache), for which the frame is cached. At 10x (127k test
+    users x 8 models a cut-off) the driver used to receive every ranked list and score it alone, about 50 s a
+    cut-off while the executors idled.
     Users are put in id order here, not by a Spark sort, so the bootstrap sees the same order on every run.
     """
     columns = [(k, m) for k in ks for m in METRICS]
