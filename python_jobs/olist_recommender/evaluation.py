@@ -386,8 +386,8 @@ def spark_means(frame: DataFrame, ks: list[int]) -> dict[tuple[int, str], float]
     return out
 
 
-# bootstrap samples drawn and averaged per chunk: the driver holds the weights as uint16 and at most this many
-# samples as int64/float64 at once (10x: 127k users x 500 samples is 0.5 GB as float64, 0.13 GB as uint16)
+# bootstrap samples averaged per chunk: the driver holds the weights as uint16 and at most this many samples as
+# float64 at once (10x: 127k users x 500 samples is 0.5 GB as float64, 0.13 GB as uint16)
 BOOTSTRAP_CHUNK = 50
 
 

@@ -631,7 +631,7 @@ def generate_olist(out_dir: str | Path, config: GeneratorConfig = GeneratorConfi
             np.array([pt for pt, _ in translated], dtype=object), np.array([en for _, en in translated], dtype=object),
         ], {"quote_header": False, "newline": "\r\n", "bom": True, "trailing_newline": False}),
     ]  # fmt: skip
-    _write_tables(out, tables, {name: header for name, header in H.items()})
+    _write_tables(out, tables, H)
     rows = {table.name: table.rows for table in tables}
 
     log.info("generated %s in %.1fs", ", ".join(f"{k}={v:,}" for k, v in rows.items()), time.perf_counter() - t0)
