@@ -129,6 +129,19 @@ def test_bad_rows_are_rejected_with_reasons_and_nothing_is_lost(spark, build_war
     assert ("order_items", "price below 0") in reasons
     malformed = next(r for r in rejected if r.reject_reason == "malformed csv record")
     assert "badbadbad" in malformed.raw_record, "the raw record is kept for the user to see"
+    # every rejected row keeps its raw record, a duplicate key's too; a staged row keeps none
+    duplicate = next(r for r in rejected if r.reject_reason == "duplicate order_id")
+    assert f'"order_id":"{duplicate.record_key}"' in duplicate.raw_record
+    assert all(r.raw_record for r in rejected), [r for r in rejected if not r.raw_record]
+    raw_records = {
+        r.is_staged: (r.raw_records, r.row_count)
+        for r in spark.sql(
+            f"select reject_reason is null as is_staged, count(raw_record) as raw_records, count(*) as row_count "
+            f"from {wh.table('staging', 'base_olist__orders')} group by 1"
+        ).collect()
+    }
+    assert raw_records[True][0] == 0 < raw_records[True][1], raw_records
+    assert raw_records[False] == (4, 4), raw_records
     counts = {
         r.source_table: r for r in spark.sql(f"select * from {wh.table('staging', 'stg_olist__row_counts')}").collect()
     }
