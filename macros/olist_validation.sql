@@ -44,7 +44,7 @@
 
 {#
     The raw record as JSON (every column as read) on a rejected row, so a user can see what was wrong; null on a
-    staged row (a JSON copy of every row doubled the base tables: order items at 10x took 257 MB with one, 118 MB
+    staged row (a JSON copy of every row doubled the base tables: order items at 10x took 257 MiB with one, 118 MiB
     without).
     `rejected`: when the row is rejected; the default is the base models' own test, a failed check
     (`reject_reason` of their checked step) or a duplicate key (`key_rank` > 1, from duplicate_rank).
