@@ -46,11 +46,11 @@
     The raw record as JSON (every column as read) on a rejected row, so a user can see what was wrong; null on a
     staged row (a JSON copy of every row doubled the base tables: order items at 10x took 257 MiB with one, 118 MiB
     without).
-    `rejected`: when the row is rejected; the default is the base models' own test, a failed check
-    (`reject_reason` of their checked step) or a duplicate key (`key_rank` > 1, from duplicate_rank).
+    A row is rejected when a check failed (`reject_reason`) or its key is a duplicate (`key_rank` > 1, from
+    duplicate_rank): the columns every base model names so, as duplicate_rank reads `reject_reason`.
 #}
-{% macro raw_record_json(source_relation_columns, rejected='reject_reason is not null or key_rank > 1') -%}
-    case when {{ rejected }} then to_json(named_struct(
+{% macro raw_record_json(source_relation_columns) -%}
+    case when reject_reason is not null or key_rank > 1 then to_json(named_struct(
     {%- for column in source_relation_columns %}
         '{{ column }}', {{ column }}{{ ',' if not loop.last }}
     {%- endfor %}
