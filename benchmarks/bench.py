@@ -388,7 +388,10 @@ def machine() -> dict:
         ),
         platform.processor(),
     )
-    java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()[0]
+    # the JDK pyspark starts Spark on: JAVA_HOME's when set (the Makefile picks one), else the one on PATH
+    java_home = os.environ.get("JAVA_HOME")
+    java_bin = str(Path(java_home) / "bin" / "java") if java_home else "java"
+    java = subprocess.run([java_bin, "-version"], capture_output=True, text=True).stderr.splitlines()[0]
     import pyspark
 
     return {

@@ -44,6 +44,12 @@ def _pyspark_home() -> Path:
     return Path(pyspark.__file__).resolve().parent
 
 
+def _jdk_tool(name: str) -> str:
+    """`java` or `javac` of JAVA_HOME when set (the JDK spark-submit runs the Thrift server on), else from PATH."""
+    tool = Path(os.environ.get("JAVA_HOME", "")) / "bin" / name
+    return str(tool) if os.environ.get("JAVA_HOME") and tool.exists() else name
+
+
 @dataclass
 class ServicesConfig:
     state_dir: Path
@@ -161,12 +167,14 @@ def _compile_launcher(config: ServicesConfig, jars: Path) -> Path:
     if not target.exists() or target.stat().st_mtime < source.stat().st_mtime:
         classes.mkdir(parents=True, exist_ok=True)
         result = subprocess.run(
-            ["javac", "-nowarn", "-cp", f"{jars}/*", "-d", str(classes), str(source)],
+            [_jdk_tool("javac"), "-nowarn", "-cp", f"{jars}/*", "-d", str(classes), str(source)],
             capture_output=True,
             text=True,
         )
         if result.returncode != 0:
-            raise ServiceError(f"could not compile the metastore launcher {source} (needs a JDK 17):\n{result.stderr}")
+            raise ServiceError(
+                f"could not compile the metastore launcher {source} (needs a JDK 17 or newer):\n{result.stderr}"
+            )
     return classes
 
 
@@ -177,7 +185,7 @@ def _command(config: ServicesConfig, service: str) -> list[str]:
         classes = _compile_launcher(config, jars)
         conf_dir = _write_hive_site(config)
         return [
-            "java",
+            _jdk_tool("java"),
             f"-Xmx{config.metastore_memory}",
             "-Dlog4j2.contextSelector=org.apache.logging.log4j.core.selector.ClassLoaderContextSelector",
             f"-Dlog4j2.configurationFile=file:{config.log4j}",
