@@ -167,7 +167,8 @@ def _compile_launcher(config: ServicesConfig, jars: Path) -> Path:
     if not target.exists() or target.stat().st_mtime < source.stat().st_mtime:
         classes.mkdir(parents=True, exist_ok=True)
         result = subprocess.run(
-            [_jdk_tool("javac"), "-nowarn", "-cp", f"{jars}/*", "-d", str(classes), str(source)],
+            # --release 17: the class runs on any JDK Spark 4.3 runs on, whichever JAVA_HOME compiled it
+            [_jdk_tool("javac"), "--release", "17", "-nowarn", "-cp", f"{jars}/*", "-d", str(classes), str(source)],
             capture_output=True,
             text=True,
         )
