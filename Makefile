@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
 # The JDK Spark runs on (Spark 4.3 runs on Java 17, 21 and 25): JAVA_HOME when set; else a JDK 25 installed under
-# /usr/lib/jvm, if any, which ran this project's 1x pipeline 4% faster and its ALS fits 9-13% faster than JDK 17
+# /usr/lib/jvm, if any, which ran this project's 1x pipeline 5% faster and its ALS fits 9-13% faster than JDK 17
 # (benchmarks/RESULTS.md); else the `java` on PATH. JAVA_HOME=/usr/lib/jvm/java-17-openjdk-amd64 make ... picks another.
 JDK25_HOME := $(patsubst %/bin/java,%,$(firstword $(wildcard /usr/lib/jvm/*-25-*/bin/java /usr/lib/jvm/*-25/bin/java)))
 ifeq ($(origin JAVA_HOME),undefined)
