@@ -299,25 +299,29 @@ def _products(rng: np.random.Generator, n: int) -> pd.DataFrame:
     )
 
 
+def _zero_padded(values: np.ndarray, width: int) -> np.ndarray:
+    """Non-negative integers as decimal strings of a fixed width, with leading zeros."""
+    digits = np.asarray(values, dtype=np.int64)[:, None] // 10 ** np.arange(width - 1, -1, -1) % 10 + ord("0")
+    return digits.astype(np.uint8).view(f"S{width}").ravel().astype(f"U{width}")
+
+
 def _places(rng: np.random.Generator, n: int, share_col: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     shares = np.array([s[share_col] for s in STATES])
     idx = rng.choice(len(STATES), size=n, p=shares / shares.sum())
     states = np.array([s[0] for s in STATES])[idx]
     prefix = np.array([s[3] for s in STATES])[idx]
     digits = rng.integers(0, 10**5, size=n)
-    # SP zips are 01000-19999: a leading zero on most of them, as in the real file (23,995 customer rows)
-    zips = np.array(
-        [(p + f"{d:05d}")[:5] if p != "01" else f"{d % 20000:05d}" for p, d in zip(prefix, digits, strict=True)]
-    )
-    zips = np.where(zips == "00000", "01001", zips)
-    city_pick = rng.random(n)
-    cities = np.array(
-        [
-            STATES[i][4][min(int(u * len(STATES[i][4]) ** 1.0), len(STATES[i][4]) - 1)]
-            for i, u in zip(idx, city_pick, strict=True)
-        ]
-    )
-    return zips.astype(object), cities.astype(object), states.astype(object)
+    # a zip is the state's prefix and the leading digits of a 5-digit number; SP zips are 01000-19999, a leading
+    # zero on most of them, as in the real file (23,995 customer rows)
+    width = np.array([len(s[3]) for s in STATES])[idx]
+    lead = np.array([int(s[3]) for s in STATES])[idx]
+    zip_code = np.where(prefix == "01", digits % 20000, lead * 10 ** (5 - width) + digits // 10**width)
+    zips = _zero_padded(np.where(zip_code == 0, 1001, zip_code), 5)
+    n_cities = np.array([len(s[4]) for s in STATES])[idx]
+    first_city = np.cumsum([0] + [len(s[4]) for s in STATES])[idx]
+    city = np.minimum((rng.random(n) * n_cities).astype(np.int64), n_cities - 1)
+    cities = np.array([c for s in STATES for c in s[4]], dtype=object)[first_city + city]
+    return zips.astype(object), cities, states.astype(object)
 
 
 def _sellers(rng: np.random.Generator, n: int) -> pd.DataFrame:
@@ -379,10 +383,86 @@ def _companions(rng: np.random.Generator, products: pd.DataFrame, per_product: i
     return comp
 
 
+def _in_category(by_cat: dict, categories: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """A product of each given category, drawn by its popularity with the uniform number u beside it."""
+    drawn = np.empty(len(categories), dtype=np.int64)
+    for c in np.unique(categories):
+        rows = np.flatnonzero(categories == c)
+        idx, cum_w = by_cat[c]
+        drawn[rows] = idx[np.minimum(np.searchsorted(cum_w, u[rows]), len(idx) - 1)]
+    return drawn
+
+
+def _relate_to_history(
+    anchor: np.ndarray, free: np.ndarray, orders: pd.DataFrame, n_items: np.ndarray, draws: tuple, catalog: tuple
+) -> None:
+    """Repeat customers: each later order's anchor relates to one of the products the customer bought before.
+
+    An order with items and earlier orders with items (r of them) looks back at the product of the earlier one at
+    `int(pick * r)` and re-buys it, takes one of its companions, or draws from its category. Orders are taken one
+    rank r at a time, so the orders looked back at are settled first (the same as order by order in time).
+    """
+    u, pick = draws
+    comp, cat, by_cat = catalog
+    cust = orders["cust"].to_numpy()
+    with_items = np.lexsort((orders["seq"].to_numpy(), cust))
+    with_items = with_items[n_items[with_items] > 0]  # the orders with items, by customer and in time
+    position = np.arange(len(with_items))
+    first = np.r_[True, cust[with_items][1:] != cust[with_items][:-1]]
+    rank = position - np.maximum.accumulate(np.where(first, position, 0))  # earlier orders with items
+    for r in range(1, int(rank.max(initial=0)) + 1):
+        at = np.flatnonzero(rank == r)
+        i = with_items[at]
+        j = anchor[with_items[at - r + (pick[i] * r).astype(np.int64)]]
+        rebuy = u[i] < P_REBUY_PRODUCT
+        companion = ~rebuy & (u[i] < P_REBUY_PRODUCT + P_COMPANION)
+        same_category = ~rebuy & ~companion & (u[i] < P_REBUY_PRODUCT + P_COMPANION + P_SAME_CATEGORY) & (cat[j] >= 0)
+        anchor[i[rebuy]] = j[rebuy]
+        anchor[i[companion]] = comp[j[companion], (pick[i[companion]] * 997).astype(np.int64) % comp.shape[1]]
+        anchor[i[same_category]] = _in_category(by_cat, cat[j[same_category]], pick[i[same_category]] * 0.999)
+        free[i[rebuy | companion | same_category]] = False
+
+
+def _order_item_products(
+    rng: np.random.Generator, anchor: np.ndarray, n_items: np.ndarray, n_distinct: np.ndarray, catalog: tuple
+) -> np.ndarray:
+    """Each order's item products, order after order: its anchor, up to two other products, the anchor again.
+
+    The other products are a companion of the anchor, else one of the anchor's category, else (an anchor without
+    a category) one of the whole catalog; an order with two or three distinct products lists them sorted.
+    """
+    comp, cat, by_cat, pop = catalog
+    n_orders = len(anchor)
+    extra_u = rng.random((n_orders, 3))  # the second and third products' choices; a category draw
+    # an order's products as three columns: the anchor, then the other products (choices extra_u[:, 0] and [:, 1])
+    chosen = np.repeat(anchor[:, None], 3, axis=1)
+    other = (np.arange(3) > 0) & (np.arange(3) < n_distinct[:, None]) & (n_items[:, None] > 0)
+    picks_companion = np.c_[np.ones(n_orders), extra_u[:, :2]] < 0.5
+    companion = other & picks_companion
+    uncategorized = other & ~picks_companion & (cat[anchor] < 0)[:, None]
+    in_category = other & ~picks_companion & ~uncategorized
+    o, col = np.nonzero(companion)
+    chosen[o, col] = comp[anchor[o], (col - 1) % comp.shape[1]]
+    o, col = np.nonzero(in_category)
+    chosen[o, col] = _in_category(by_cat, cat[anchor[o]], extra_u[o, 2])
+    o, col = np.nonzero(uncategorized)  # by order, then by column: the order of the draws
+    if len(o):
+        chosen[o, col] = rng.choice(len(pop), size=len(o), p=pop)
+    item_order = np.repeat(np.arange(n_orders), n_items)
+    position = _sequence_numbers(n_items) - 1
+    products = np.where(
+        position < n_distinct[item_order], chosen[item_order, np.minimum(position, 2)], anchor[item_order]
+    )
+    mixed = np.flatnonzero(n_distinct[item_order] > 1)
+    products[mixed] = products[mixed][np.lexsort((products[mixed], item_order[mixed]))]
+    return products
+
+
 def _assign_products(
     rng: np.random.Generator, orders: pd.DataFrame, products: pd.DataFrame, n_items: np.ndarray
-) -> list[np.ndarray]:
-    """The products of each order, with repeat-customer structure and every product sold at least once."""
+) -> np.ndarray:
+    """The product of each order item, order after order (n_items[i] rows for order i), with repeat-customer
+    structure and every product sold at least once."""
     n_products = len(products)
     pop = products["popularity"].to_numpy()
     cat = products["category"].to_numpy()
@@ -401,30 +481,8 @@ def _assign_products(
     )
 
     # repeat customers: later orders relate to what the customer bought before
-    cust = orders["cust"].to_numpy()
-    seq = orders["seq"].to_numpy()
-    history: dict[int, list[int]] = {}
-    order_idx_sorted = np.lexsort((seq, cust))
-    u = rng.random(n_orders)
-    pick = rng.random(n_orders)
-    for i in order_idx_sorted:
-        if n_items[i] == 0:
-            continue
-        c = cust[i]
-        if seq[i] > 0 and c in history:
-            past = history[c]
-            j = past[int(pick[i] * len(past))]
-            if u[i] < P_REBUY_PRODUCT:
-                anchor[i] = j
-                free[i] = False
-            elif u[i] < P_REBUY_PRODUCT + P_COMPANION:
-                anchor[i] = comp[j, int(pick[i] * 997) % comp.shape[1]]
-                free[i] = False
-            elif u[i] < P_REBUY_PRODUCT + P_COMPANION + P_SAME_CATEGORY and cat[j] >= 0:
-                idx, cum_w = by_cat[cat[j]]
-                anchor[i] = idx[min(np.searchsorted(cum_w, pick[i] * 0.999), len(idx) - 1)]
-                free[i] = False
-        history.setdefault(c, []).append(int(anchor[i]))
+    draws = (rng.random(n_orders), rng.random(n_orders))
+    _relate_to_history(anchor, free, orders, n_items, draws, (comp, cat, by_cat))
 
     # every product in the catalog is sold at least once (true of the real catalog): unsold products take the
     # place of popularity-drawn anchors of single-item orders whose product sells at least three times
@@ -438,26 +496,7 @@ def _assign_products(
         anchor[take] = unsold[: len(take)]
         free[take] = False
 
-    items: list[np.ndarray] = []
-    extra_u = rng.random((n_orders, 3))
-    for i in range(n_orders):
-        k = n_items[i]
-        if k == 0:
-            items.append(np.empty(0, dtype=np.int64))
-            continue
-        a = anchor[i]
-        chosen = [a]
-        for e in range(n_distinct[i] - 1):
-            if extra_u[i, e] < 0.5:
-                chosen.append(int(comp[a, e % comp.shape[1]]))
-            elif cat[a] >= 0:
-                idx, cum_w = by_cat[cat[a]]
-                chosen.append(int(idx[min(np.searchsorted(cum_w, extra_u[i, 2]), len(idx) - 1)]))
-            else:
-                chosen.append(int(rng.choice(n_products, p=pop)))
-        row = np.array(chosen + [a] * (k - len(chosen)), dtype=np.int64)
-        items.append(np.sort(row, kind="stable") if len(chosen) > 1 else row)
-    return items
+    return _order_item_products(rng, anchor, n_items, n_distinct, (comp, cat, by_cat, pop))
 
 
 # ----------------------------------------------------------------------------------------------- main
@@ -481,7 +520,7 @@ def generate_olist(out_dir: str | Path, config: GeneratorConfig = GeneratorConfi
     # orders without items: unavailable and created ones, a quarter of the canceled
     has_items = ~np.isin(status, ["unavailable", "created"]) & ~((status == "canceled") & (rng.random(n) < 0.26))
     n_items = np.where(has_items, _draw(rng, ITEMS_PER_ORDER, n).astype(int), 0)
-    order_products = _assign_products(rng, orders, products, n_items)
+    it_prod = _assign_products(rng, orders, products, n_items)
 
     # --- order timeline
     purchased = orders["purchased_at"].to_numpy()
@@ -508,7 +547,6 @@ def generate_olist(out_dir: str | Path, config: GeneratorConfig = GeneratorConfi
 
     # --- items
     it_order = np.repeat(np.arange(n), n_items)
-    it_prod = np.concatenate(order_products) if n else np.array([], dtype=np.int64)
     it_seq = _sequence_numbers(n_items)
     price = products["base_price"].to_numpy()[it_prod] * np.where(
         rng.random(len(it_prod)) < 0.2, rng.uniform(0.9, 1.1, len(it_prod)), 1

@@ -15,7 +15,18 @@ import pytest
 
 from olist_synth import OLIST_FILES, GeneratorConfig, generate_olist
 from olist_synth.calibration import describe_folder
-from olist_synth.generate import _fmt_num, _sequence_numbers
+from olist_synth.generate import (
+    P_COMPANION,
+    P_REBUY_PRODUCT,
+    P_SAME_CATEGORY,
+    _assign_products,
+    _companions,
+    _customers_and_orders,
+    _fmt_num,
+    _products,
+    _sequence_numbers,
+    _zero_padded,
+)
 
 
 def _digest(folder: Path) -> dict[str, str]:
@@ -129,6 +140,84 @@ def test_numbers_are_written_as_printf_writes_them(decimals: int) -> None:
 def test_sequence_numbers_count_each_parents_rows_from_one() -> None:
     assert _sequence_numbers(np.array([2, 0, 3, 1])).tolist() == [1, 2, 1, 2, 3, 1]
     assert _sequence_numbers(np.array([], dtype=int)).tolist() == []
+
+
+def test_zero_padded_numbers_are_what_printf_writes() -> None:
+    values = np.array([0, 7, 1001, 19999, 99999, 12345])
+    assert _zero_padded(values, 5).tolist() == [f"{v:05d}" for v in values]
+
+
+def _assign_products_order_by_order(rng, orders, products, n_items) -> np.ndarray:
+    """The generator's product assignment as it was written before it was vectorised: one order at a time."""
+    pop, cat = products["popularity"].to_numpy(), products["category"].to_numpy()
+    comp = _companions(rng, products)
+    by_cat = {c: (idx, np.cumsum(pop[idx] / pop[idx].sum())) for c, idx in products.groupby("category").indices.items()}
+    n_orders = len(orders)
+    anchor = rng.choice(len(products), size=n_orders, p=pop)
+    free = np.ones(n_orders, dtype=bool)
+    n_distinct = np.ones(n_orders, dtype=int)
+    multi = n_items > 1
+    n_distinct[multi] = np.where(
+        rng.random(multi.sum()) < 0.67, 1, np.minimum(n_items[multi], 2 + (rng.random(multi.sum()) < 0.1))
+    )
+    cust, seq = orders["cust"].to_numpy(), orders["seq"].to_numpy()
+    history: dict[int, list[int]] = {}
+    u, pick = rng.random(n_orders), rng.random(n_orders)
+    for i in np.lexsort((seq, cust)):
+        if n_items[i] == 0:
+            continue
+        if seq[i] > 0 and cust[i] in history:
+            past = history[cust[i]]
+            j = past[int(pick[i] * len(past))]
+            if u[i] < P_REBUY_PRODUCT:
+                anchor[i], free[i] = j, False
+            elif u[i] < P_REBUY_PRODUCT + P_COMPANION:
+                anchor[i], free[i] = comp[j, int(pick[i] * 997) % comp.shape[1]], False
+            elif u[i] < P_REBUY_PRODUCT + P_COMPANION + P_SAME_CATEGORY and cat[j] >= 0:
+                idx, cum_w = by_cat[cat[j]]
+                anchor[i], free[i] = idx[min(np.searchsorted(cum_w, pick[i] * 0.999), len(idx) - 1)], False
+        history.setdefault(cust[i], []).append(int(anchor[i]))
+    for _ in range(10):
+        sold = np.bincount(anchor[n_items > 0], minlength=len(products))
+        unsold = np.flatnonzero(sold == 0)
+        if len(unsold) == 0:
+            break
+        donors = np.flatnonzero(free & (n_items == 1) & (sold[anchor] >= 3))
+        take = rng.choice(donors, size=min(len(unsold), len(donors)), replace=False)
+        anchor[take], free[take] = unsold[: len(take)], False
+    items = []
+    extra_u = rng.random((n_orders, 3))
+    for i in np.flatnonzero(n_items > 0):
+        a = anchor[i]
+        chosen = [a]
+        for e in range(n_distinct[i] - 1):
+            if extra_u[i, e] < 0.5:
+                chosen.append(int(comp[a, e % comp.shape[1]]))
+            elif cat[a] >= 0:
+                idx, cum_w = by_cat[cat[a]]
+                chosen.append(int(idx[min(np.searchsorted(cum_w, extra_u[i, 2]), len(idx) - 1)]))
+            else:
+                chosen.append(int(rng.choice(len(products), p=pop)))
+        items.append(np.sort(np.array(chosen + [a] * (n_items[i] - len(chosen)), dtype=np.int64)))
+    return np.concatenate(items)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_products_are_assigned_as_order_by_order_with_the_same_draws(seed: int) -> None:
+    # the vectorised assignment against the loop it replaced: the same products, and the same random numbers used
+    rng = np.random.default_rng(seed)
+    products = _products(rng, 3_000)
+    orders = _customers_and_orders(rng, 30_000)
+    n_items = np.where(rng.random(len(orders)) < 0.05, 0, rng.choice([1, 1, 1, 2, 3, 4], size=len(orders)))
+    # what the draws are there for: repeat customers, and products without a category (their orders' second
+    # products are drawn from the whole catalog, one random number each)
+    assert (orders["seq"].to_numpy() > 0).sum() > 500 and (products["category"].to_numpy() < 0).sum() > 10
+    state = rng.bit_generator.state
+    expected = _assign_products_order_by_order(rng, orders, products, n_items)
+    expected_next = rng.random()
+    rng.bit_generator.state = state
+    assert np.array_equal(_assign_products(rng, orders, products, n_items), expected)
+    assert rng.random() == expected_next
 
 
 def test_two_processes_write_the_tables_and_a_failure_in_the_child_names_its_files(tmp_path: Path) -> None:
