@@ -97,8 +97,11 @@ def _hex_ids(rng: np.random.Generator, n: int) -> np.ndarray:
     raw = rng.integers(0, np.iinfo(np.uint64).max, size=(n, 2), dtype=np.uint64, endpoint=True)
     # each row's two numbers as 16 big-endian hex digits each, then cut into 32-character ids
     digits = raw.astype(">u8").tobytes().hex().encode("ascii")
-    ids = np.frombuffer(digits, dtype="S32").astype("U32").astype(object)
-    if len(set(ids)) != n:  # astronomically unlikely; keep the guarantee explicit
+    ids = np.frombuffer(digits, dtype="S32").astype("U32")
+    # astronomically unlikely; keep the guarantee explicit (ids whose first halves differ differ; a sort, as
+    # np.unique hashes these numbers 10x slower)
+    first_halves = np.sort(raw[:, 0])
+    if (first_halves[1:] == first_halves[:-1]).any() and len(set(ids.tolist())) != n:
         raise RuntimeError("id collision")
     return ids
 
@@ -109,12 +112,43 @@ def _draw(rng: np.random.Generator, table: dict, n: int) -> np.ndarray:
     return keys[rng.choice(len(keys), size=n, p=weights / weights.sum())]
 
 
+def _digits(values: np.ndarray, width: int) -> np.ndarray:
+    """Non-negative integers' last `width` decimal digits, with leading zeros, as ASCII bytes: one row per value."""
+    return (np.asarray(values, dtype=np.int64)[:, None] // 10 ** np.arange(width - 1, -1, -1) % 10 + ord("0")).astype(
+        np.uint8
+    )
+
+
+# "00" to "99" as ASCII bytes, a row per number
+_TWO_DIGITS = np.array([[ord("0") + i // 10, ord("0") + i % 10] for i in range(100)], dtype=np.uint8)
+
+
 def _fmt_ts(values: np.ndarray) -> np.ndarray:
-    """datetime64 -> 'YYYY-MM-DD HH:MM:SS', NaT -> ''."""
-    text = np.datetime_as_string(values.astype("datetime64[s]"), unit="s")  # 'YYYY-MM-DDTHH:MM:SS', fixed width
-    if text.size:
-        text.view(np.uint32).reshape(text.size, -1)[:, 10] = ord(" ")  # the 'T' (NaT's text is replaced below)
-    return np.where(np.isnat(values), "", text).astype(object)
+    """datetime64 (years 1000-9999) -> 'YYYY-MM-DD HH:MM:SS' as ASCII bytes, NaT -> ''.
+
+    Built from the calendar fields, two digits at a time from a table: numpy's `datetime_as_string` took most of the
+    generator's time."""
+    seconds = values.astype("datetime64[s]")
+    nat = np.isnat(seconds)
+    days = seconds.astype("datetime64[D]")
+    months = days.astype("datetime64[M]")
+    years = months.astype("datetime64[Y]")
+    time_of_day = np.where(nat, 0, (seconds - days).astype(np.int64))
+    year = np.where(nat, 0, years.astype(np.int64) + 1970)
+    pairs = [  # each field's two-digit pairs, at their columns of 'YYYY-MM-DD HH:MM:SS'
+        (0, year // 100),
+        (2, year % 100),
+        (5, np.where(nat, 0, (months - years).astype(np.int64) + 1)),
+        (8, np.where(nat, 0, (days - months).astype(np.int64) + 1)),
+        (11, time_of_day // 3600),
+        (14, time_of_day // 60 % 60),
+        (17, time_of_day % 60),
+    ]
+    text = np.empty((len(values), 19), dtype=np.uint8)
+    for column, field in pairs:
+        text[:, column : column + 2] = _TWO_DIGITS[field]
+    text[:, [4, 7, 10, 13, 16]] = np.frombuffer(b"-- ::", dtype=np.uint8)
+    return np.where(nat, b"", text.view("S19").ravel())
 
 
 def _fmt_num(values: np.ndarray, decimals: int) -> np.ndarray:
@@ -124,21 +158,33 @@ def _fmt_num(values: np.ndarray, decimals: int) -> np.ndarray:
     1e-6 of a rounding tie, or is 2**31 or more (where the scaling's own rounding error could reach 1e-6), is
     formatted by Python instead, so the text is always what '%.<decimals>f' gives.
     """
+    if not len(values):
+        return np.array([], dtype="U1")
     finite = np.isfinite(values)
     scaled = np.where(finite, values, 0.0) * 10**decimals
     units = np.rint(scaled)
     by_python = finite & ((np.abs(np.abs(scaled - units) - 0.5) < 1e-6) | (np.abs(units) >= 2**31))
     magnitude = np.abs(np.where(by_python, 0.0, units)).astype(np.int64)
+    # the text's characters as a byte grid, a row per value: sign, whole part, point, fraction. The whole part's
+    # leading zeros are spaces, the sign (if any) takes the last of them, and the spaces are stripped at the end
+    whole_part = magnitude // 10**decimals
+    whole = _digits(whole_part, len(str(int(whole_part.max()))))
+    leading_zeros = np.logical_and.accumulate(whole[:, :-1] == ord("0"), axis=1)
+    whole[:, :-1][leading_zeros] = ord(" ")
+    grid = np.hstack([np.full((len(values), 1), ord(" "), dtype=np.uint8), whole])
+    negative = np.flatnonzero(finite & np.signbit(values))  # printf keeps the sign of a negative value rounding to 0
+    grid[negative, leading_zeros[negative].sum(axis=1)] = ord("-")
     if decimals:
-        whole = (magnitude // 10**decimals).astype(str)
-        fraction = np.strings.zfill((magnitude % 10**decimals).astype(str), decimals)
-        text = np.strings.add(np.strings.add(whole, "."), fraction)
-    else:
-        text = magnitude.astype(str)
-    negative = finite & np.signbit(values)  # printf keeps the sign of a negative value that rounds to zero
-    out = np.where(negative, np.strings.add("-", text), text).astype(object)
-    for i in np.flatnonzero(by_python):
-        out[i] = f"{values[i]:.{decimals}f}"
+        grid = np.hstack(
+            [grid, np.full((len(values), 1), ord("."), dtype=np.uint8), _digits(magnitude % 10**decimals, decimals)]
+        )
+    text = np.strings.lstrip(grid.view(f"S{grid.shape[1]}").ravel())
+    out = text.view(np.uint8).reshape(len(text), -1).astype(np.uint32).view(f"U{text.itemsize}").ravel()
+    rows = np.flatnonzero(by_python)
+    if rows.size:
+        exact = np.array([f"{v:.{decimals}f}" for v in values[rows]])
+        out = out.astype(np.promote_types(out.dtype, exact.dtype))  # wide enough for the longer texts
+        out[rows] = exact
     out[~finite] = ""
     return out
 
@@ -155,26 +201,84 @@ def _sequence_numbers(counts: np.ndarray) -> np.ndarray:
     return np.arange(1, int(counts.sum()) + 1) - np.repeat(_first_rows(counts), counts)
 
 
+# rows turned into CSV text at a time when a table is written
+CSV_BLOCK_ROWS = 100_000
+
+
+def _utf8(column: np.ndarray, first_row: int = 0) -> np.ndarray:
+    """A column's cells as UTF-8 byte strings: from bytes, fixed-width text, or an object array of text.
+
+    first_row: the column's first row in its table, for the error on a missing value."""
+    if column.dtype.kind == "S":
+        return column
+    if column.dtype.kind == "O":
+        # object columns hold text from small vocabularies (cities, categories, reviews): each value encoded once
+        codes, distinct = pd.factorize(column)
+        if (codes < 0).any():
+            raise ValueError(f"a missing value in row {first_row + int(np.argmax(codes < 0))} of a text column")
+        return np.array([str(value).encode() for value in distinct], dtype=bytes)[codes]
+    if not column.size:
+        return column.astype("S")
+    points = column.view(np.uint32).reshape(len(column), -1)  # each character's code point
+    if points.max() < 0x80:  # ASCII, the common case: the code points are the bytes (numpy's cast is 10x slower)
+        return points.astype(np.uint8).view(f"S{points.shape[1]}").ravel()
+    return np.strings.encode(column, "utf-8")
+
+
+def _text(values: np.ndarray) -> np.ndarray:
+    """Values as a fixed-width text array; a missing value (None, NaN) in an object array is ''."""
+    values = np.asarray(values)
+    if values.dtype.kind == "U":
+        return values
+    return pd.Series(values, dtype=object).fillna("").to_numpy().astype(str)
+
+
+def _quoted(text: np.ndarray) -> np.ndarray:
+    """Text in double quotes, as UTF-8 bytes (a quarter of the memory of numpy's fixed-width text to copy)."""
+    return np.strings.add(np.strings.add(b'"', _utf8(text)), b'"')
+
+
 def _quote_if_digit(values: np.ndarray) -> np.ndarray:
-    """Olist's quoting: a string field is quoted when it begins with a digit."""
-    text = pd.Series(values, dtype=object).fillna("").to_numpy().astype(str)
+    """Olist's quoting: a string field is quoted when it begins with a digit. As UTF-8 bytes."""
+    text = _text(values)
     # the first character's code point, from the fixed-width array (0 for an empty string)
     first = text.view(np.uint32).reshape(len(text), -1)[:, 0] if text.size and text.itemsize else np.zeros(len(text))
     starts_digit = (first >= ord("0")) & (first <= ord("9"))
-    text = text.astype(object)
-    return np.where(starts_digit, '"' + text + '"', text).astype(object)
+    return np.where(starts_digit, _quoted(text), _utf8(text))
 
 
 def _quote_always(values: np.ndarray) -> np.ndarray:
-    return ('"' + pd.Series(values, dtype=object) + '"').to_numpy()
+    return _quoted(_text(values))
 
 
 def _quote_text(values: np.ndarray) -> np.ndarray:
-    """Reviews' free text: quoted only if it holds a comma, a quote or a line break; quotes doubled."""
-    s = pd.Series(values, dtype=object).fillna("")
+    """Reviews' free text: quoted only if it holds a comma, a quote or a line break; quotes doubled.
+
+    The texts come from a small vocabulary, so each distinct text is quoted once and the results are taken back."""
+    codes, distinct = pd.factorize(pd.Series(values, dtype=object).fillna(""), sort=False)
+    s = pd.Series(distinct, dtype=object)
     needs = s.str.contains(r'[",\r\n]', regex=True).to_numpy(dtype=bool)
     quoted = '"' + s.str.replace('"', '""', regex=False) + '"'
-    return np.where(needs, quoted, s).astype(object)
+    return np.where(needs, quoted, s).astype(object)[codes]
+
+
+def _csv_rows(cells: list[np.ndarray], line_start: bytes) -> bytes:
+    """Rows of byte-string cells as CSV text, each row starting with line_start and its cells joined by commas.
+
+    Each cell's fixed-width bytes (NUL-padded) go into one byte grid, a row per line; dropping the NUL bytes leaves
+    the text. UTF-8 text holds no NUL byte; a cell that does is an error, not a byte silently lost."""
+    n = len(cells[0])
+    parts = [np.tile(np.frombuffer(line_start, dtype=np.uint8), (n, 1))]
+    for i, cell in enumerate(cells):
+        if i:
+            parts.append(np.full((n, 1), ord(","), dtype=np.uint8))
+        parts.append(cell.view(np.uint8).reshape(n, cell.dtype.itemsize))
+    grid = np.hstack(parts)
+    text = grid[grid != 0]
+    expected = n * (len(line_start) + len(cells) - 1) + sum(int(np.strings.str_len(cell).sum()) for cell in cells)
+    if text.size != expected:
+        raise ValueError(f"a cell holds a NUL byte ({expected - text.size} in these {n} rows)")
+    return text.tobytes()
 
 
 def _write_csv(
@@ -187,12 +291,24 @@ def _write_csv(
     bom: bool = False,
     trailing_newline: bool = True,
 ) -> None:
-    head = ",".join(f'"{h}"' if quote_header else h for h in header)
-    body = newline.join([head, *map(",".join, zip(*columns, strict=True))])
-    if trailing_newline:
-        body += newline
-    with open(path, "w", encoding="utf-8-sig" if bom else "utf-8", newline="") as fh:
-        fh.write(body)
+    """Write a CSV file from its columns (any numpy text: bytes, fixed-width, or objects), in blocks of rows."""
+    rows = len(columns[0]) if columns else 0
+    if any(len(column) != rows for column in columns):
+        raise ValueError(f"{path.name}: columns of different lengths {[len(column) for column in columns]}")
+    line_end = newline.encode()
+    with open(path, "wb") as fh:
+        head = ",".join(f'"{h}"' if quote_header else h for h in header)
+        fh.write((("\ufeff" if bom else "") + head).encode())
+        for start in range(0, rows, CSV_BLOCK_ROWS):
+            cells = []
+            for name, column in zip(header, columns, strict=True):
+                try:
+                    cells.append(_utf8(column[start : start + CSV_BLOCK_ROWS], first_row=start + 1))
+                except ValueError as exc:
+                    raise ValueError(f"{path.name}, column {name}: {exc}") from exc
+            fh.write(_csv_rows(cells, line_end))
+        if trailing_newline:
+            fh.write(line_end)
 
 
 @dataclass(frozen=True)
@@ -301,8 +417,7 @@ def _products(rng: np.random.Generator, n: int) -> pd.DataFrame:
 
 def _zero_padded(values: np.ndarray, width: int) -> np.ndarray:
     """Non-negative integers as decimal strings of a fixed width, with leading zeros."""
-    digits = np.asarray(values, dtype=np.int64)[:, None] // 10 ** np.arange(width - 1, -1, -1) % 10 + ord("0")
-    return digits.astype(np.uint8).view(f"S{width}").ravel().astype(f"U{width}")
+    return _digits(values, width).view(f"S{width}").ravel().astype(f"U{width}")
 
 
 def _places(rng: np.random.Generator, n: int, share_col: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -321,7 +436,7 @@ def _places(rng: np.random.Generator, n: int, share_col: int) -> tuple[np.ndarra
     first_city = np.cumsum([0] + [len(s[4]) for s in STATES])[idx]
     city = np.minimum((rng.random(n) * n_cities).astype(np.int64), n_cities - 1)
     cities = np.array([c for s in STATES for c in s[4]], dtype=object)[first_city + city]
-    return zips.astype(object), cities, states.astype(object)
+    return zips, cities, states
 
 
 def _sellers(rng: np.random.Generator, n: int) -> pd.DataFrame:
@@ -631,21 +746,21 @@ def generate_olist(out_dir: str | Path, config: GeneratorConfig = GeneratorConfi
     # ------------------------------------------------------------------------------------------- write
     from olist_synth.files import OLIST_FILES as H
 
-    pid = products["product_id"].to_numpy()
-    sid = sellers["seller_id"].to_numpy()
+    pid = products["product_id"].to_numpy(dtype=str)  # fixed-width text: gathered and quoted as arrays
+    sid = sellers["seller_id"].to_numpy(dtype=str)
     cat_names = np.array([c[0] for c in CATEGORIES] + [""], dtype=object)
     translated = [(pt, en) for pt, en in CATEGORIES if en is not None]
     # each table's columns are formatted when it is written (`_write_tables`), by one of two processes
     tables = [
         _Table("olist_orders_dataset.csv", len(order_ids), lambda: [
-            _quote_if_digit(order_ids), _quote_if_digit(cust_ids), status.astype(object), _fmt_ts(purchased),
+            _quote_if_digit(order_ids), _quote_if_digit(cust_ids), status, _fmt_ts(purchased),
             _fmt_ts(approved), _fmt_ts(carrier), _fmt_ts(delivered), _fmt_ts(estimated),
         ]),
         _Table("olist_customers_dataset.csv", len(cust_ids), lambda: [
             _quote_if_digit(cust_ids), _quote_if_digit(unique_ids[cu]), _quote_always(zips[cu]), cities[cu], states[cu],
         ]),
         _Table("olist_order_items_dataset.csv", len(it_order), lambda: [
-            _quote_if_digit(order_ids[it_order]), it_seq.astype(str).astype(object), _quote_if_digit(pid[it_prod]),
+            _quote_if_digit(order_ids[it_order]), it_seq.astype(str), _quote_if_digit(pid[it_prod]),
             _quote_if_digit(sid[product_seller[it_prod]]), _fmt_ts(shipping_limit), _fmt_num(price, 2),
             _fmt_num(freight, 2),
         ]),
@@ -658,12 +773,12 @@ def generate_olist(out_dir: str | Path, config: GeneratorConfig = GeneratorConfi
             sellers["city"].to_numpy(), sellers["state"].to_numpy(),
         ]),
         _Table("olist_order_reviews_dataset.csv", len(review_ids), lambda: [
-            _quote_always(review_ids), _quote_always(order_ids[rv_order]), score.astype(str).astype(object),
+            _quote_always(review_ids), _quote_always(order_ids[rv_order]), score.astype(str),
             _quote_text(title), _quote_text(message), _fmt_ts(created), _fmt_ts(answered),
         ], {"newline": "\r\n"}),
         _Table("olist_order_payments_dataset.csv", len(pay_order), lambda: [
-            _quote_if_digit(order_ids[pay_order]), pay_seq.astype(str).astype(object), pay_type,
-            installments.astype(int).astype(str).astype(object), _fmt_num(pay_value, 2),
+            _quote_if_digit(order_ids[pay_order]), pay_seq.astype(str), pay_type,
+            installments.astype(int).astype(str), _fmt_num(pay_value, 2),
         ]),
         _Table("product_category_name_translation.csv", len(translated), lambda: [
             np.array([pt for pt, _ in translated], dtype=object), np.array([en for _, en in translated], dtype=object),

@@ -23,8 +23,10 @@ from olist_synth.generate import (
     _companions,
     _customers_and_orders,
     _fmt_num,
+    _fmt_ts,
     _products,
     _sequence_numbers,
+    _write_csv,
     _zero_padded,
 )
 
@@ -145,6 +147,57 @@ def test_sequence_numbers_count_each_parents_rows_from_one() -> None:
 def test_zero_padded_numbers_are_what_printf_writes() -> None:
     values = np.array([0, 7, 1001, 19999, 99999, 12345])
     assert _zero_padded(values, 5).tolist() == [f"{v:05d}" for v in values]
+
+
+def test_timestamps_are_written_as_numpy_writes_them() -> None:
+    rng = np.random.default_rng(5)
+    values = np.concatenate(
+        [
+            np.datetime64("1000-01-01T00:00:00") + rng.integers(0, 8990 * 365 * 86400, 20_000).astype("timedelta64[s]"),
+            np.array(["2016-02-29T23:59:59", "2017-12-31T00:00:00", "2018-09-03T09:06:05"], dtype="datetime64[s]"),
+            np.array(["NaT", "2018-01-01T12:00:00.750"], dtype="datetime64[ms]").astype("datetime64[s]"),
+        ]
+    )
+    expected = ["" if np.isnat(v) else str(np.datetime_as_string(v, unit="s")).replace("T", " ") for v in values]
+    assert [text.decode() for text in _fmt_ts(values).tolist()] == expected
+    assert _fmt_ts(np.array([], dtype="datetime64[s]")).tolist() == []
+
+
+@pytest.mark.parametrize(
+    ("options", "encoding"),
+    [
+        ({}, "utf-8"),
+        ({"quote_header": False, "newline": "\r\n", "bom": True, "trailing_newline": False}, "utf-8-sig"),
+    ],
+)
+def test_a_table_is_written_as_its_cells_joined_line_by_line(tmp_path: Path, monkeypatch, options, encoding) -> None:
+    """Every kind of column the generator passes (bytes, fixed-width text, objects; ASCII or not; empty cells), over
+    several blocks of rows: the file is what joining the cells row by row writes."""
+    import olist_synth.generate as generate
+
+    monkeypatch.setattr(generate, "CSV_BLOCK_ROWS", 3)
+    columns = [
+        np.array([b'"0a"', b"b", b"", b"cc", b'"1"', b"d", b"e"]),
+        np.array(["são paulo", "x", "", "ÿ", "abc", "d", "1"]),
+        np.array(["a", "", "bb", "c", "dd", "e", "f"], dtype=object),
+        np.array(["não", '"a, b"', "c\r\nd", "", "e", "f", "g"], dtype=object),
+    ]
+    header = ["one", "two", "three", "four"]
+    _write_csv(tmp_path / "t.csv", header, columns, **options)
+    newline = options.get("newline", "\n")
+    lines = [",".join(h if options.get("quote_header") is False else f'"{h}"' for h in header)]
+    lines += [",".join(c.decode() if isinstance(c, bytes) else c for c in row) for row in zip(*columns, strict=True)]
+    expected = newline.join(lines) + (newline if options.get("trailing_newline", True) else "")
+    assert (tmp_path / "t.csv").read_bytes() == expected.encode(encoding)
+    _write_csv(tmp_path / "empty.csv", header, [column[:0] for column in columns], **options)
+    assert (tmp_path / "empty.csv").read_bytes() == (lines[0] + expected[len(expected.rstrip()) :]).encode(encoding)
+
+
+def test_a_missing_or_nul_cell_is_an_error_naming_the_file_and_column(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"t\.csv, column city: a missing value in row 3 "):
+        _write_csv(tmp_path / "t.csv", ["id", "city"], [np.array(["a", "b", "c"]), np.array(["x", "y", None])])
+    with pytest.raises(ValueError, match="NUL byte"):
+        _write_csv(tmp_path / "t.csv", ["id"], [np.array([b"a\x00b", b"c"])])
 
 
 def _assign_products_order_by_order(rng, orders, products, n_items) -> np.ndarray:
