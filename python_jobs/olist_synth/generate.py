@@ -98,8 +98,8 @@ def _hex_ids(rng: np.random.Generator, n: int) -> np.ndarray:
     # each row's two numbers as 16 big-endian hex digits each, then cut into 32-character ids
     digits = raw.astype(">u8").tobytes().hex().encode("ascii")
     ids = np.frombuffer(digits, dtype="S32").astype("U32")
-    # astronomically unlikely; keep the guarantee explicit (ids whose first halves differ differ; a sort, as
-    # np.unique hashes these numbers 10x slower)
+    # a collision is astronomically unlikely; keep the guarantee explicit. Ids are distinct when their first 16 digits
+    # are, checked by a sort (np.unique hashes these numbers 10x slower); the full ids only if those repeat
     first_halves = np.sort(raw[:, 0])
     if (first_halves[1:] == first_halves[:-1]).any() and len(set(ids.tolist())) != n:
         raise RuntimeError("id collision")
@@ -145,8 +145,8 @@ def _fmt_ts(values: np.ndarray) -> np.ndarray:
         (17, time_of_day % 60),
     ]
     text = np.empty((len(values), 19), dtype=np.uint8)
-    for column, field in pairs:
-        text[:, column : column + 2] = _TWO_DIGITS[field]
+    for column, number in pairs:
+        text[:, column : column + 2] = _TWO_DIGITS[number]
     text[:, [4, 7, 10, 13, 16]] = np.frombuffer(b"-- ::", dtype=np.uint8)
     return np.where(nat, b"", text.view("S19").ravel())
 
