@@ -119,10 +119,8 @@ measure_names as (
 
     select
         explode(array(
-            {% for measures in measures_by_model.values() %}
-                {% for measure, _, _ in measures %}
-                    '{{ measure }}'{{ ',' if not loop.last }}
-                {% endfor %}{{ ',' if not loop.last }}
+            {% for measure, _, _ in measures_by_model.values() | sum(start=[]) %}
+                '{{ measure }}'{{ ',' if not loop.last }}
             {% endfor %}
         )) as measure
 
