@@ -32,7 +32,25 @@ def project_home() -> Path:
     return Path(os.environ.get("OLIST_HOME", PROJECT_DIR))
 
 
-def spark_session(app_name: str = "olist-recommender", extra_conf: dict[str, str] | None = None) -> SparkSession:
+def native_lapack_path() -> Path | None:
+    """The C library with ALS's Cholesky solve (native/dppsv.c, built by `make venv` into the virtualenv's lib/), or
+    OLIST_NATIVE_LAPACK's path; None when it is not there or OLIST_NATIVE_LAPACK is "off"."""
+    configured = os.environ.get("OLIST_NATIVE_LAPACK")
+    if configured == "off":
+        return None
+    path = Path(configured) if configured else Path(sys.prefix) / "lib" / "libolist_lapack.so"
+    return path.resolve() if path.is_file() else None
+
+
+def spark_session(
+    app_name: str = "olist-recommender", extra_conf: dict[str, str] | None = None, native_lapack: bool = False
+) -> SparkSession:
+    """The session; with `native_lapack`, ALS solves its least-squares systems with the project's C dppsv when it is
+    built (native_lapack_path), not netlib's Java LAPACK: the same factors, faster fits. netlib loads it for every
+    LAPACK routine, and it has only dppsv: ask for it where ALS is the JVM's only LAPACK user (the job, the tests,
+    the benchmark). It is the driver's option, which in local mode is where the tasks run; a cluster's executors
+    keep netlib's Java LAPACK unless spark-submit gives them the same `-Ddev.ludovic.netlib.lapack.nativeLibPath`
+    (spark.executor.extraJavaOptions) and the file; where the file is missing netlib falls back to its Java code."""
     wh = warehouse_dir()
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     wh.mkdir(parents=True, exist_ok=True)
@@ -66,6 +84,9 @@ def spark_session(app_name: str = "olist-recommender", extra_conf: dict[str, str
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
     }
+    lapack = native_lapack_path() if native_lapack else None
+    if lapack is not None:
+        conf["spark.driver.extraJavaOptions"] += f" -Ddev.ludovic.netlib.lapack.nativeLibPath={lapack}"
     if os.environ.get("HIVE_METASTORE_URIS"):
         conf["spark.hadoop.hive.metastore.uris"] = os.environ["HIVE_METASTORE_URIS"]
     else:
