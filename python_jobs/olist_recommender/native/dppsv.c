@@ -26,8 +26,8 @@ static size_t lower_at(int i, int j, int n) { return (size_t)j * (2 * (size_t)n 
 typedef double four_doubles __attribute__((vector_size(32), aligned(8)));
 
 /*
- * x[i] -= row[i] * scale for i in [0, n): independent subtractions, four at a time. The loops are short (n < rank),
- * so they are written out rather than left to the compiler's vectoriser, whose set-up costs more than the loop.
+ * x[i] -= row[i] * scale for i in [0, n): independent subtractions, four at a time, written with GCC's vector type
+ * so that they are vectorised whatever the compiler's cost model makes of such short loops (n < rank).
  */
 static inline void subtract_scaled(double *restrict x, const double *restrict row, double scale, int n) {
     four_doubles s = {scale, scale, scale, scale};
@@ -68,11 +68,9 @@ static int factor_upper(int n, double *ap, double *restrict full, double *restri
         for (int j = k + 1; j < n; j++) diag_sum[j] += row[j] * row[j];
         for (int i = k + 1; i < n - 1; i++) subtract_scaled(full + i * n + i + 1, row + i + 1, row[i], n - i - 1);
     }
-    int done = info ? k : n; /* columns 0 .. done - 1 factored; column k (info) up to its diagonal */
-    for (int j = 0; j < n; j++) {
-        int rows = j < done ? j + 1 : (info && j == k ? j + 1 : 0);
-        for (int i = 0; i < rows; i++) ap[upper_at(i, j)] = full[i * n + j];
-    }
+    int last = info ? k : n - 1; /* columns after a failed column k stay as given */
+    for (int j = 0; j <= last; j++)
+        for (int i = 0; i <= j; i++) ap[upper_at(i, j)] = full[i * n + j];
     return info;
 }
 
