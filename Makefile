@@ -81,15 +81,16 @@ $(INSTALLED): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
-# Spark ALS's Cholesky solves (LAPACK's dppsv) in C: the same results to the last bit as netlib's Java LAPACK, in
-# less time (benchmarks/RESULTS.md). Optional: without a C compiler the job uses netlib's Java LAPACK, as Spark does.
-NATIVE_LAPACK := $(VENV)/lib/libolist_lapack.so
-NATIVE_LAPACK_SOURCE := python_jobs/olist_recommender/native/dppsv.c
-$(NATIVE_LAPACK): $(NATIVE_LAPACK_SOURCE) | $(INSTALLED)
-	$(CC) -O3 -march=native -ffp-contract=off -fPIC -shared -o $@ $(NATIVE_LAPACK_SOURCE) -lm \
-	  || echo "no C compiler: ALS uses netlib's Java LAPACK" >&2
+# Spark ALS's linear algebra in C: the Cholesky solves (LAPACK's dppsv) and the BLAS routines that build the
+# least-squares systems (dspr, daxpy, snrm2, sscal). The same results to the last bit as netlib's Java code, in less
+# time (benchmarks/RESULTS.md). Optional: without a C compiler the job uses netlib's Java code, as Spark does.
+NATIVE_NETLIB := $(VENV)/lib/libolist_netlib.so
+NATIVE_NETLIB_SOURCES := python_jobs/olist_recommender/native/dppsv.c python_jobs/olist_recommender/native/blas.c
+$(NATIVE_NETLIB): $(NATIVE_NETLIB_SOURCES) | $(INSTALLED)
+	$(CC) -O3 -march=native -ffp-contract=off -fPIC -shared -o $@ $(NATIVE_NETLIB_SOURCES) -lm \
+	  || echo "no C compiler: ALS uses netlib's Java LAPACK and BLAS" >&2
 
-venv: $(INSTALLED) $(NATIVE_LAPACK)
+venv: $(INSTALLED) $(NATIVE_NETLIB)
 
 # benchmark-only dependencies (the `implicit` ALS library), for `make bench` and its smoke test
 BENCH_INSTALLED := $(VENV)/.bench-installed

@@ -91,7 +91,7 @@ def main() -> int:
     from pyspark.sql import functions as F
     from threadpoolctl import threadpool_limits
 
-    spark = spark_session(app_name="olist-bench-compare", native_lapack=True)
+    spark = spark_session(app_name="olist-bench-compare", native_netlib=True)
     config = JobConfig(schema=args.schema)
     inputs = read_inputs(spark, config)
     cutoff = default_cutoffs(inputs.purchases, config)[-1]

@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     from olist_recommender.spark import project_home, spark_session
 
     if not args.dbt_build:
-        spark = spark_session(app_name="olist-recommender", native_lapack=True)
+        spark = spark_session(app_name="olist-recommender", native_netlib=True)
     else:
         os.environ["DBT_SCHEMA"] = config.schema  # dbt builds the schema the job reads
         project = project_home()
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
                 # dbt parses the project (Python, no connection) while the JVM starts and meets the metastore
                 parsed = pool.submit(parse_project, project)
                 # the session before the build, so that its settings (driver memory, class cache, ...) hold for it
-                spark = spark_session(app_name="olist-recommender", native_lapack=True)
+                spark = spark_session(app_name="olist-recommender", native_netlib=True)
                 spark.catalog.listDatabases()  # the metastore's first connection, a few seconds, meanwhile too
                 manifest = parsed.result()
             dbt_build(project, manifest)

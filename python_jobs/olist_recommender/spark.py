@@ -32,24 +32,28 @@ def project_home() -> Path:
     return Path(os.environ.get("OLIST_HOME", PROJECT_DIR))
 
 
-def native_lapack_path() -> Path | None:
-    """The C library with ALS's Cholesky solve (native/dppsv.c, built by `make venv` into the virtualenv's lib/), or
-    OLIST_NATIVE_LAPACK's path; None when it is not there or OLIST_NATIVE_LAPACK is "off"."""
-    configured = os.environ.get("OLIST_NATIVE_LAPACK")
+def native_netlib_path() -> Path | None:
+    """The C library with the linear algebra of Spark ALS's fits (native/dppsv.c and native/blas.c, built by
+    `make venv` into the virtualenv's lib/), or OLIST_NATIVE_NETLIB's path; None when it is not there or
+    OLIST_NATIVE_NETLIB is "off"."""
+    configured = os.environ.get("OLIST_NATIVE_NETLIB")
     if configured == "off":
         return None
-    path = Path(configured) if configured else Path(sys.prefix) / "lib" / "libolist_lapack.so"
+    path = Path(configured) if configured else Path(sys.prefix) / "lib" / "libolist_netlib.so"
     return path.resolve() if path.is_file() else None
 
 
 def spark_session(
-    app_name: str = "olist-recommender", extra_conf: dict[str, str] | None = None, native_lapack: bool = False
+    app_name: str = "olist-recommender", extra_conf: dict[str, str] | None = None, native_netlib: bool = False
 ) -> SparkSession:
-    """The session; with `native_lapack`, ALS solves its least-squares systems with the project's C dppsv when it is
-    built (native_lapack_path), not netlib's Java LAPACK: the same factors, faster fits. netlib loads it for every
-    LAPACK routine, and it has only dppsv: ask for it where ALS is the JVM's only LAPACK user (the job, the tests,
-    the benchmark). It is the driver's option, which in local mode is where the tasks run; a cluster's executors
-    keep netlib's Java LAPACK unless spark-submit gives them the same `-Ddev.ludovic.netlib.lapack.nativeLibPath`
+    """The session; with `native_netlib`, Spark ALS's fits run their linear algebra on the project's C library when
+    it is built (native_netlib_path): LAPACK's dppsv, the Cholesky solve of each user's and item's least-squares
+    system, and the BLAS routines that build those systems (dspr, daxpy) and scale the initial factors (snrm2,
+    sscal), not netlib's Java code: the same factors to the last bit, faster fits. netlib loads it for every LAPACK
+    and every native BLAS routine, and it has only those: ask for it where ALS is the JVM's only user of them (the
+    job, the tests, the benchmark). It is the driver's option, which in local mode is where the tasks run; a
+    cluster's executors keep netlib's Java code unless spark-submit gives them the same
+    `-Ddev.ludovic.netlib.lapack.nativeLibPath` and `-Ddev.ludovic.netlib.blas.nativeLibPath`
     (spark.executor.extraJavaOptions) and the file; where the file is missing netlib falls back to its Java code."""
     wh = warehouse_dir()
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -84,9 +88,10 @@ def spark_session(
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
     }
-    lapack = native_lapack_path() if native_lapack else None
-    if lapack is not None:
-        conf["spark.driver.extraJavaOptions"] += f" -Ddev.ludovic.netlib.lapack.nativeLibPath={lapack}"
+    netlib = native_netlib_path() if native_netlib else None
+    if netlib is not None:
+        for routines in ("lapack", "blas"):
+            conf["spark.driver.extraJavaOptions"] += f" -Ddev.ludovic.netlib.{routines}.nativeLibPath={netlib}"
     if os.environ.get("HIVE_METASTORE_URIS"):
         conf["spark.hadoop.hive.metastore.uris"] = os.environ["HIVE_METASTORE_URIS"]
     else:

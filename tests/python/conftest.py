@@ -52,7 +52,7 @@ def session_dir() -> Path:
 def spark():
     from olist_recommender.spark import spark_session
 
-    session = spark_session(app_name="olist-tests", native_lapack=True)
+    session = spark_session(app_name="olist-tests", native_netlib=True)
     yield session
     session.stop()
     shutil.rmtree(_SESSION_DIR, ignore_errors=True)

@@ -11,7 +11,7 @@
  * Compile without floating-point contraction (-ffp-contract=off): a fused multiply-add rounds differently.
  *
  * This is the only LAPACK routine the library has: netlib answers any other with an error, so load it only in a
- * JVM whose LAPACK calls are ALS's (olist_recommender.spark.spark_session(native_lapack=True)).
+ * JVM whose LAPACK calls are ALS's (olist_recommender.spark.spark_session(native_netlib=True)).
  */
 #include <math.h>
 #include <stddef.h>
