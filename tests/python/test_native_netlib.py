@@ -188,7 +188,8 @@ def test_native_daxpy_is_netlibs_java_blas_to_the_last_bit(blases) -> None:
 
 def test_native_snrm2_and_sscal_are_netlibs_java_blas_to_the_last_bit(blases) -> None:
     """ALS's initial factors: random floats scaled to unit length by snrm2 and sscal, of every rank up to 70 (whole
-    vectors of the JVM's widest float vector and remainders), with strides other than one."""
+    vectors of the JVM's widest float vector and remainders), with strides other than one. Netlib's Java snrm2 is
+    still interpreted here (ALS calls the native one): compiled by JDK 25's JIT, it adds its lanes in another order."""
     gateway, native, java = blases
     rng = np.random.default_rng(9)
     cases = 0

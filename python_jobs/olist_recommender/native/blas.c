@@ -12,7 +12,9 @@
  *   double vector, the remainder multiplied then added; other strides fused throughout (Java11BLAS);
  * - SNRM2 as VectorBLAS: with a unit stride, a fused sum of squares per lane of the widest float vector, the lanes
  *   added in order, the remainder multiplied then added, the square root taken in double; other strides as
- *   Java11BLAS, four fused running sums;
+ *   Java11BLAS, four fused running sums. (Once JDK 25's JIT compiles VectorBLAS's snrm2 it adds the lanes in
+ *   another order, which changes some norms in the last bit, and so ALS's factors from one fit to the next with
+ *   the same seed; the order here is the one before, and JDK 17's throughout, in every call);
  * - SSCAL: each element times alpha.
  * The JVM's widest vector is taken to be the one this file is compiled for (-march=native: AVX-512 64 bytes, AVX
  * 32, else 16), as the JIT picks on the same machine; tests/python/test_native_blas.py checks it against the JVM.
