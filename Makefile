@@ -84,10 +84,15 @@ $(INSTALLED): requirements.txt pyproject.toml
 # Spark ALS's linear algebra in C: the Cholesky solves (LAPACK's dppsv) and the BLAS routines that build the
 # least-squares systems (dspr, daxpy, snrm2, sscal). The same results to the last bit as netlib's Java code, in less
 # time (benchmarks/RESULTS.md). Optional: without a C compiler the job uses netlib's Java code, as Spark does.
+# The BLAS part groups its sums by the JVM's widest vector, as netlib's Java BLAS does: HotSpot's MaxVectorSize on
+# this machine, which can be narrower than the CPU's (HotSpot keeps older Skylake Xeons to AVX2, 32 bytes). A JDK
+# with another width needs a rebuild (rm the library, make venv); tests/python/test_native_netlib.py checks it.
 NATIVE_NETLIB := $(VENV)/lib/libolist_netlib.so
 NATIVE_NETLIB_SOURCES := python_jobs/olist_recommender/native/dppsv.c python_jobs/olist_recommender/native/blas.c
+JVM_VECTOR_BYTES = $(shell $(JAVA) -XX:+PrintFlagsFinal -version 2>/dev/null | awk '$$2 == "MaxVectorSize" {print $$4}')
 $(NATIVE_NETLIB): $(NATIVE_NETLIB_SOURCES) | $(INSTALLED)
-	$(CC) -O3 -march=native -ffp-contract=off -fPIC -shared -o $@ $(NATIVE_NETLIB_SOURCES) -lm \
+	$(CC) -O3 -march=native -ffp-contract=off -fPIC -shared \
+	  $(if $(JVM_VECTOR_BYTES),-DJVM_VECTOR_BYTES=$(JVM_VECTOR_BYTES)) -o $@ $(NATIVE_NETLIB_SOURCES) -lm \
 	  || echo "no C compiler: ALS uses netlib's Java LAPACK and BLAS" >&2
 
 venv: $(INSTALLED) $(NATIVE_NETLIB)

@@ -16,8 +16,9 @@
  *   another order, which changes some norms in the last bit, and so ALS's factors from one fit to the next with
  *   the same seed; the order here is the one before, and JDK 17's throughout, in every call);
  * - SSCAL: each element times alpha.
- * The JVM's widest vector is taken to be the one this file is compiled for (-march=native: AVX-512 64 bytes, AVX
- * 32, else 16), as the JIT picks on the same machine; tests/python/test_native_blas.py checks it against the JVM.
+ * The JVM's widest vector is JVM_VECTOR_BYTES when the build gives it (the Makefile reads HotSpot's MaxVectorSize,
+ * which can be narrower than the CPU's), else the one this file is compiled for (-march=native: AVX-512 64 bytes,
+ * AVX 32, else 16); tests/python/test_native_netlib.py checks it against the JVM.
  * Compile without floating-point contraction (-ffp-contract=off): the fused operations above are explicit fma()s.
  *
  * These are the only BLAS routines the library has: netlib answers any other with an error, so load it only in a
@@ -25,7 +26,9 @@
  */
 #include <math.h>
 
-#if defined(__AVX512F__)
+#if defined(JVM_VECTOR_BYTES) && JVM_VECTOR_BYTES >= 16
+#define VECTOR_BYTES JVM_VECTOR_BYTES
+#elif defined(__AVX512F__)
 #define VECTOR_BYTES 64
 #elif defined(__AVX__)
 #define VECTOR_BYTES 32
