@@ -132,8 +132,8 @@ def test_spark_als_builds_its_equations_with_the_native_blas(blases) -> None:
 
 
 def _strided(rng: np.random.Generator, n: int, inc: int, dtype: str) -> np.ndarray:
-    """A vector of n elements at stride |inc|, a fifth of them zero (ALS's factors have none; the Java code does not
-    skip them, so neither may the C)."""
+    """A vector of n elements at stride |inc|, a fifth of them zero (netlib's Java dspr, unlike the reference BLAS,
+    does not skip a zero x(j), so neither may the C)."""
     values = rng.normal(size=max(1, 1 + (n - 1) * abs(inc))).astype(dtype)
     values[rng.random(len(values)) < 0.2] = 0.0
     return values
@@ -188,13 +188,14 @@ def test_native_daxpy_is_netlibs_java_blas_to_the_last_bit(blases) -> None:
 
 def test_native_snrm2_and_sscal_are_netlibs_java_blas_to_the_last_bit(blases) -> None:
     """ALS's initial factors: random floats scaled to unit length by snrm2 and sscal, of every rank up to 70 (whole
-    vectors of the JVM's widest float vector and remainders), with strides other than one. Netlib's Java snrm2 is
-    still interpreted here (ALS calls the native one): compiled by JDK 25's JIT, it adds its lanes in another order."""
+    vectors of the JVM's widest float vector and remainders), with strides other than one (a negative one: a norm
+    of 0, and nothing scaled). Netlib's Java snrm2 is still interpreted here (ALS calls the native one): compiled
+    by JDK 25's JIT, it adds its lanes in another order."""
     gateway, native, java = blases
     rng = np.random.default_rng(9)
     cases = 0
     for n in range(1, 71):
-        for inc in [1, 3]:
+        for inc in [1, 3, -2]:
             x = _strided(rng, n, inc, "<f4")
             norms = [blas.snrm2(n, _to_java(gateway, x, "<f4"), inc) for blas in (native, java)]
             assert np.float32(norms[0]).tobytes() == np.float32(norms[1]).tobytes(), (n, inc)
@@ -206,6 +207,6 @@ def test_native_snrm2_and_sscal_are_netlibs_java_blas_to_the_last_bit(blases) ->
                 results.append(_from_java(gateway, java_x, "<f4"))
             assert results[0].tobytes() == results[1].tobytes(), (n, inc)
             cases += 1
-    assert cases == 140
+    assert cases == 210
     x = rng.normal(size=32).astype(np.float32)
     assert native.snrm2(32, _to_java(gateway, x, "<f4"), 1) == pytest.approx(float(np.linalg.norm(x)), rel=1e-6)
