@@ -116,10 +116,6 @@ float snrm2_(const int *n_, const float *x, const int *incx_) {
 void sscal_(const int *n_, const float *alpha_, float *x, const int *incx_) {
     const int n = *n_, incx = *incx_;
     const float alpha = *alpha_;
-    if (incx == 1) {
-        for (int i = 0; i < n; i++) x[i] *= alpha;
-        return;
-    }
-    if (incx <= 0) return;
+    if (incx <= 0) return; /* as Java11BLAS's loop, which runs while ix < n * incx */
     for (int i = 0, ix = 0; i < n; i++, ix += incx) x[ix] *= alpha;
 }
