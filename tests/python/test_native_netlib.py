@@ -86,31 +86,34 @@ def test_spark_loads_the_native_dppsv(lapacks) -> None:
 
 @pytest.mark.parametrize("uplo", ["U", "L"])
 def test_native_dppsv_is_netlibs_java_lapack_to_the_last_bit(lapacks, uplo: str) -> None:
-    """Positive definite systems of ALS's sizes and odd ones (a block of four and a remainder), several right-hand
-    sides with a leading dimension larger than n, zeros in them (the reference skips those columns), and matrices
-    that are not positive definite (the factorisation stops at the first minor that is not positive, leaving A as
-    the reference does, and reports its order)."""
+    """Positive definite systems of ALS's sizes and odd ones (whole blocks of the library's vector width, 2, 4 or 8
+    columns, and remainders), several right-hand sides with a leading dimension larger than n, zeros in them (the
+    reference skips those columns), and matrices that are not positive definite (the factorisation stops at the
+    first minor that is not positive, leaving A as the reference does, and reports its order): in the middle, at
+    the start of a block of 8 and in the last column."""
     gateway, native, java = lapacks
     rng = np.random.default_rng(11)
+    sizes = [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 40, 64, 65, 70]
+    failing_columns = {n: sorted({n // 2, 8 * (n // 16), n - 1}) for n in sizes}
     cases = 0
-    for n in [1, 2, 3, 4, 5, 7, 16, 17, 31, 32, 33, 70]:
+    for n in sizes:
         for nrhs, ldb in [(1, n), (3, n + 2)]:
-            for positive_definite in [True, False]:
+            for failing in [None, *failing_columns[n]]:
                 m = rng.normal(size=(n, n))
                 matrix = m @ m.T + 0.1 * np.eye(n)
-                if not positive_definite:
-                    matrix[n // 2, n // 2] = -1.0  # a negative diagonal: the minor of order n // 2 + 1 is not positive
+                if failing is not None:
+                    matrix[failing, failing] = -1.0  # the minor of order failing + 1 is not positive
                 b = rng.normal(size=ldb * nrhs)
                 b[rng.random(len(b)) < 0.2] = 0.0
                 ap = _packed(matrix, uplo)
                 got = _solve(gateway, native, uplo, n, nrhs, ap, b, ldb)
                 want = _solve(gateway, java, uplo, n, nrhs, ap, b, ldb)
-                assert got[2] == want[2], (uplo, n, nrhs, positive_definite)
-                assert got[2] == (0 if positive_definite else n // 2 + 1)
-                assert got[0].tobytes() == want[0].tobytes(), (uplo, n, nrhs, positive_definite, "factor")
-                assert got[1].tobytes() == want[1].tobytes(), (uplo, n, nrhs, positive_definite, "solution")
+                assert got[2] == want[2], (uplo, n, nrhs, failing)
+                assert got[2] == (0 if failing is None else failing + 1)
+                assert got[0].tobytes() == want[0].tobytes(), (uplo, n, nrhs, failing, "factor")
+                assert got[1].tobytes() == want[1].tobytes(), (uplo, n, nrhs, failing, "solution")
                 cases += 1
-    assert cases == 48
+    assert cases == 2 * sum(1 + len(columns) for columns in failing_columns.values())
 
 
 def test_native_dppsv_solves_the_system(lapacks) -> None:
