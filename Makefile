@@ -28,6 +28,10 @@ export DBT_SCHEMA ?= olist
 # options for the ALS job, e.g. JOB_ARGS="--top-k 20 --test-window-days 90" (python -m olist_recommender --help)
 JOB_ARGS ?=
 export PYTHONUNBUFFERED := 1
+# HotSpot compiler directives (conf/jit-directives.json: Spark's generated classes compiled by C1 only) for the JVM of
+# a `dbt build` of its own (profiles.yml); the job's JVM gets them from olist_recommender.spark. OLIST_JIT_DIRECTIVES=off
+# leaves them out of both.
+export OLIST_DBT_JIT_OPTIONS := $(if $(filter off,$(OLIST_JIT_DIRECTIVES)),,-XX:+UnlockDiagnosticVMOptions -XX:CompilerDirectivesFile=$(CURDIR)/conf/jit-directives.json)
 
 # The embedded default data: generated, deterministic. Point OLIST_DATA_DIR at a folder of real Kaggle CSVs to use
 # that instead (e.g. OLIST_DATA_DIR=../shared/data/olist make run).

@@ -43,6 +43,22 @@ def native_netlib_path() -> Path | None:
     return path.resolve() if path.is_file() else None
 
 
+def jit_directive_options() -> str:
+    """The JVM options that give HotSpot the project's compiler directives (conf/jit-directives.json: Spark's
+    generated classes compiled by C1 only), or "" when the file is not there or OLIST_JIT_DIRECTIVES is "off".
+
+    Most of Spark's generated classes run a few times on small inputs, and C2 compiling them took about a quarter of
+    the JIT's time in a 1x build; without it `make run` at 1x was 5-7% faster, the 10x job unchanged
+    (benchmarks/RESULTS.md). The file must exist where the JVM starts (HotSpot refuses to start without it), hence
+    the check. The option that reads it is a diagnostic one, so it is unlocked first."""
+    if os.environ.get("OLIST_JIT_DIRECTIVES") == "off":
+        return ""
+    path = project_home() / "conf" / "jit-directives.json"
+    if not path.is_file():
+        return ""
+    return f"-XX:+UnlockDiagnosticVMOptions -XX:CompilerDirectivesFile={path.resolve()}"
+
+
 def spark_session(
     app_name: str = "olist-recommender", extra_conf: dict[str, str] | None = None, native_netlib: bool = False
 ) -> SparkSession:
@@ -68,10 +84,11 @@ def spark_session(
         # under 6 GiB; 4g cost 1 GiB more RSS than 3g at the same speed
         "spark.driver.memory": os.environ.get("SPARK_DRIVER_MEMORY", "2816m"),
         # the parallel collector, not G1: on 2 cores G1's concurrent work competed with the tasks (the 10x job 14%
-        # faster, 125 MiB less resident; benchmarks/RESULTS.md)
+        # faster, 125 MiB less resident; benchmarks/RESULTS.md); Spark's generated classes left to C1
         "spark.driver.extraJavaOptions": (
-            f"-XX:+UseParallelGC -Dderby.system.home={wh} -Dlog4j2.configurationFile=file:{log4j}"
-        ),
+            f"-XX:+UseParallelGC -Dderby.system.home={wh} -Dlog4j2.configurationFile=file:{log4j} "
+            + jit_directive_options()
+        ).strip(),
         "spark.sql.shuffle.partitions": os.environ.get("SPARK_SHUFFLE_PARTITIONS", "4"),
         # Spark sizes its memory pages from the heap (32 MiB here), and every hash join, aggregation or sort takes at
         # least one: a broadcast hash relation of a few rows held a whole page for as long as its plan lived, 700 MiB
