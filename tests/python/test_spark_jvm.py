@@ -8,6 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 from pyspark.sql import functions as F
 
 GENERATED = "org.apache.spark.sql.catalyst.expressions.GeneratedClass"
@@ -29,7 +30,8 @@ def _compiled_generated_methods(spark) -> dict[str, set[int]]:
 
 
 def test_spark_generated_classes_are_compiled_by_c1_only(spark) -> None:
-    assert os.environ.get("OLIST_JIT_DIRECTIVES") != "off", "the directives are switched off for this run"
+    if os.environ.get("OLIST_JIT_DIRECTIVES") == "off":
+        pytest.skip("OLIST_JIT_DIRECTIVES=off: the directives are switched off for this run")
     arguments = list(spark._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments())
     assert any(a.startswith("-XX:CompilerDirectivesFile=") and a.endswith("jit-directives.json") for a in arguments)
     # a generated projection called tens of millions of times: without the directives C2 compiles it (tier 4)
